@@ -1,0 +1,140 @@
+from rest_framework import serializers
+
+from accounts.choices import Specialty, TicketCategory
+from accounts.models import Membership, StudentProfile, SupportTicket, TicketReply
+
+
+class OrganizationSummarySerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    verification_target_hours = serializers.IntegerField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user.pk")
+    email = serializers.EmailField(source="user.email")
+    role = serializers.CharField()
+    verification_status = serializers.CharField(allow_blank=True)
+    membership_id = serializers.IntegerField(source="pk")
+    organization = OrganizationSummarySerializer()
+
+
+PROFILE_FIELDS = [
+    "full_name",
+    "kind",
+    "medical_school",
+    "country",
+    "graduation_year",
+    "school_contact_email",
+    "step1_result",
+    "step1_date",
+    "step2ck_score",
+    "step2ck_date",
+    "ecfmg_certified",
+    "toefl_score",
+    "visa_status",
+    "specialty_interests",
+    "phone",
+    "cv",
+]
+
+
+class StudentProfileSerializer(serializers.ModelSerializer):
+    """A student's profile. ``cv`` is uploaded as multipart (PDF, ≤ 10 MB) and read back
+    through ``cv_url``, which applies the privacy rule."""
+
+    specialty_interests = serializers.ListField(
+        child=serializers.ChoiceField(choices=Specialty.choices), required=False
+    )
+    cv = serializers.FileField(write_only=True, required=False, allow_null=True)
+    cv_url = serializers.SerializerMethodField()
+    verification_status = serializers.CharField(
+        source="membership.verification_status", read_only=True
+    )
+    status_message = serializers.CharField(source="membership.status_message", read_only=True)
+    submitted_at = serializers.DateTimeField(source="membership.submitted_at", read_only=True)
+    missing_fields = serializers.SerializerMethodField()
+    email = serializers.EmailField(source="membership.user.email", read_only=True)
+
+    class Meta:
+        model = StudentProfile
+        fields = [
+            "id",
+            "email",
+            *PROFILE_FIELDS,
+            "cv_url",
+            "verification_status",
+            "status_message",
+            "submitted_at",
+            "missing_fields",
+        ]
+        read_only_fields = ["id"]
+
+    def get_cv_url(self, profile) -> str | None:
+        return f"/students/{profile.pk}/cv/" if profile.cv else None
+
+    def get_missing_fields(self, profile) -> list[str]:
+        return profile.missing_fields()
+
+
+class QueueEntrySerializer(serializers.Serializer):
+    profile_id = serializers.IntegerField(source="membership.profile.pk")
+    student_name = serializers.CharField(source="membership.display_name")
+    email = serializers.EmailField(source="membership.user.email")
+    submitted_at = serializers.DateTimeField(source="membership.submitted_at")
+    age_hours = serializers.FloatField()
+    target_hours = serializers.IntegerField()
+    overdue = serializers.BooleanField()
+
+
+class DecisionMessageSerializer(serializers.Serializer):
+    message = serializers.CharField(max_length=4000)
+
+
+class RejectionSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000)
+
+
+class TicketReplySerializer(serializers.ModelSerializer):
+    author_email = serializers.EmailField(source="author.user.email", read_only=True)
+
+    class Meta:
+        model = TicketReply
+        fields = ["id", "author_email", "message", "created_at"]
+        read_only_fields = ["id", "author_email", "created_at"]
+
+
+class SupportTicketSerializer(serializers.ModelSerializer):
+    category = serializers.ChoiceField(choices=TicketCategory.choices)
+    replies = TicketReplySerializer(many=True, read_only=True)
+    author_email = serializers.EmailField(source="author.user.email", read_only=True)
+
+    class Meta:
+        model = SupportTicket
+        fields = [
+            "id",
+            "category",
+            "subject",
+            "message",
+            "new_email",
+            "status",
+            "author_email",
+            "created_at",
+            "replies",
+        ]
+        read_only_fields = ["id", "status", "author_email", "created_at", "replies"]
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class MembershipRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Membership
+        fields = ["id", "role", "verification_status"]

@@ -1,0 +1,67 @@
+"""Browser forms. Field rules live on the models, so the API enforces the same ones."""
+
+from django import forms
+
+from accounts.choices import Specialty, TicketCategory
+from accounts.models import StudentProfile, SupportTicket
+
+
+class StudentProfileForm(forms.ModelForm):
+    specialty_interests = forms.MultipleChoiceField(
+        choices=Specialty.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Specialty interests",
+    )
+
+    class Meta:
+        model = StudentProfile
+        fields = [
+            "full_name",
+            "kind",
+            "medical_school",
+            "country",
+            "graduation_year",
+            "school_contact_email",
+            "step1_result",
+            "step1_date",
+            "step2ck_score",
+            "step2ck_date",
+            "ecfmg_certified",
+            "toefl_score",
+            "visa_status",
+            "specialty_interests",
+            "phone",
+            "cv",
+        ]
+        widgets = {
+            "step1_date": forms.DateInput(attrs={"type": "date"}),
+            "step2ck_date": forms.DateInput(attrs={"type": "date"}),
+            "cv": forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
+        }
+        help_texts = {"cv": "PDF, at most 10 MB."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in StudentProfile.REQUIRED_FOR_SUBMISSION:
+            self.fields[name].widget.attrs["data-required-for-submission"] = "true"
+
+
+class DecisionMessageForm(forms.Form):
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Message")
+
+
+class TicketForm(forms.ModelForm):
+    class Meta:
+        model = SupportTicket
+        fields = ["category", "subject", "message", "new_email"]
+        widgets = {"message": forms.Textarea(attrs={"rows": 5})}
+        labels = {"new_email": "New login email (for email changes)"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = TicketCategory.choices
+
+
+class ReplyForm(forms.Form):
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Your reply")

@@ -1,0 +1,266 @@
+"""Account rules: student sign-up, profile verification, escalation (DESIGN §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.choices import Role, VerificationStatus
+from accounts.models import Membership, ProfileReview, StudentProfile, User
+from notifications.services import notify, notify_admins
+from usdoctors.errors import Conflict, Invalid, NotAllowed
+from usdoctors.links import organization_url
+
+EDITABLE_STATES = (VerificationStatus.INCOMPLETE, VerificationStatus.NEEDS_INFO)
+
+BLOCKED_STUDENT_MESSAGES = {
+    VerificationStatus.INCOMPLETE: (
+        "Your profile is incomplete; finish and submit it for verification first."
+    ),
+    VerificationStatus.PENDING: (
+        "Your profile is pending verification; allow up to {hours} hours."
+    ),
+    VerificationStatus.NEEDS_INFO: (
+        "An admin asked for more information; update your profile and submit it again."
+    ),
+    VerificationStatus.REJECTED: (
+        "Your profile was not verified; open a support ticket if you think this is a mistake."
+    ),
+}
+
+
+@transaction.atomic
+def join_as_student(user: User, organization) -> Membership:
+    """Sign-up on an organization's site makes the user a student there, ``incomplete``."""
+    membership, created = Membership.objects.get_or_create(
+        organization=organization,
+        user=user,
+        defaults={"role": Role.STUDENT, "verification_status": VerificationStatus.INCOMPLETE},
+    )
+    if created or membership.is_student:
+        StudentProfile.objects.get_or_create(organization=organization, membership=membership)
+    return membership
+
+
+def require_verified_student(membership: Membership | None) -> Membership:
+    """Only verified students may request rotations; others learn why and what to do."""
+    if membership is None or not membership.is_student:
+        raise NotAllowed("Only students can do this.", code="not_a_student")
+    if membership.verification_status != VerificationStatus.VERIFIED:
+        message = BLOCKED_STUDENT_MESSAGES[membership.verification_status].format(
+            hours=membership.organization.verification_target_hours
+        )
+        raise NotAllowed(message, code=f"profile_{membership.verification_status}")
+    return membership
+
+
+def ensure_profile_editable(membership: Membership) -> None:
+    """A profile can change while incomplete or when an admin asked for more information;
+    under review or once decided it is locked (a verified student asks support)."""
+    if membership.verification_status not in EDITABLE_STATES:
+        if membership.verification_status == VerificationStatus.PENDING:
+            message = "Your profile is being reviewed and cannot change until an admin decides."
+        else:
+            message = (
+                f"Your profile is {membership.get_verification_status_display().lower()}; "
+                "open a support ticket to change it."
+            )
+        raise Conflict(message, code="profile_locked")
+
+
+@transaction.atomic
+def submit_profile(membership: Membership) -> Membership:
+    """``incomplete``/``needs_info`` → ``pending`` once every required field is filled."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    ensure_profile_editable(membership)
+    missing = membership.profile.missing_fields()
+    if missing:
+        labels = ", ".join(
+            str(StudentProfile._meta.get_field(name).verbose_name) for name in missing
+        )
+        raise Invalid(f"Fill these fields before submitting: {labels}.", code="profile_incomplete")
+    now = timezone.now()
+    membership.verification_status = VerificationStatus.PENDING
+    membership.submitted_at = now
+    membership.escalated_at = None
+    membership.status_message = ""
+    membership.save(
+        update_fields=["verification_status", "submitted_at", "escalated_at", "status_message"]
+    )
+    ProfileReview.objects.create(
+        organization=membership.organization,
+        membership=membership,
+        action=ProfileReview.Action.SUBMITTED,
+        by=membership,
+    )
+    context = _profile_context(membership)
+    notify(
+        membership.organization,
+        membership.user.email,
+        "profile_submitted",
+        context,
+        dedupe_key=f"profile-submitted:{membership.pk}:{now.isoformat()}",
+    )
+    notify_admins(
+        membership.organization,
+        "profile_awaiting_verification",
+        context,
+        dedupe_key=f"profile-awaiting:{membership.pk}:{now.isoformat()}",
+    )
+    return membership
+
+
+def _decide(
+    membership: Membership,
+    *,
+    by: Membership,
+    status: str,
+    action: str,
+    message: str,
+    template: str,
+) -> Membership:
+    if not by.is_admin or by.organization_id != membership.organization_id:
+        raise NotAllowed("Only this organization's admins can decide on profiles.")
+    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    if membership.verification_status != VerificationStatus.PENDING:
+        raise Conflict(
+            "This profile is not awaiting verification "
+            f"(it is {membership.get_verification_status_display().lower()}).",
+            code="not_pending",
+        )
+    now = timezone.now()
+    membership.verification_status = status
+    membership.decided_at = now
+    membership.status_message = message
+    membership.save(update_fields=["verification_status", "decided_at", "status_message"])
+    ProfileReview.objects.create(
+        organization=membership.organization,
+        membership=membership,
+        action=action,
+        message=message,
+        by=by,
+        at=now,
+    )
+    notify(
+        membership.organization,
+        membership.user.email,
+        template,
+        {**_profile_context(membership), "message": message},
+        dedupe_key=f"{template}:{membership.pk}:{now.isoformat()}",
+    )
+    return membership
+
+
+@transaction.atomic
+def verify_profile(membership: Membership, *, by: Membership) -> Membership:
+    """``pending`` → ``verified``: the student may now request rotations."""
+    return _decide(
+        membership,
+        by=by,
+        status=VerificationStatus.VERIFIED,
+        action=ProfileReview.Action.VERIFIED,
+        message="",
+        template="profile_verified",
+    )
+
+
+@transaction.atomic
+def request_profile_info(membership: Membership, *, by: Membership, message: str) -> Membership:
+    """``pending`` → ``needs_info``; the student is emailed what to finish."""
+    message = (message or "").strip()
+    if not message:
+        raise Invalid("Tell the student what to finish.", code="message_required", field="message")
+    return _decide(
+        membership,
+        by=by,
+        status=VerificationStatus.NEEDS_INFO,
+        action=ProfileReview.Action.INFO_REQUESTED,
+        message=message,
+        template="profile_needs_info",
+    )
+
+
+@transaction.atomic
+def reject_profile(membership: Membership, *, by: Membership, reason: str) -> Membership:
+    """``pending`` → ``rejected`` with a reason the student is told."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Give the student a reason.", code="reason_required", field="reason")
+    return _decide(
+        membership,
+        by=by,
+        status=VerificationStatus.REJECTED,
+        action=ProfileReview.Action.REJECTED,
+        message=reason,
+        template="profile_rejected",
+    )
+
+
+def verification_queue(organization):
+    """Pending profiles, oldest submission first."""
+    return (
+        Membership.objects.filter(
+            organization=organization,
+            role=Role.STUDENT,
+            verification_status=VerificationStatus.PENDING,
+        )
+        .select_related("user", "profile")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def pending_age(membership: Membership, now: datetime | None = None) -> timedelta:
+    return (now or timezone.now()) - membership.submitted_at
+
+
+def is_overdue(membership: Membership, now: datetime | None = None) -> bool:
+    target = timedelta(hours=membership.organization.verification_target_hours)
+    return pending_age(membership, now) > target
+
+
+def escalate_overdue_profiles(organization, *, batch_size: int = 200) -> int:
+    """Tell the admins about each profile pending longer than the organization's target
+    (24 h by default) — once per submission: the row is locked, ``escalated_at`` checked
+    and set, and the emails carry a dedupe key, so a second run sends nothing new."""
+    cutoff = timezone.now() - timedelta(hours=organization.verification_target_hours)
+    escalated = 0
+    with transaction.atomic():
+        overdue = list(
+            Membership.objects.select_for_update(skip_locked=True)
+            .filter(
+                organization=organization,
+                verification_status=VerificationStatus.PENDING,
+                submitted_at__lte=cutoff,
+                escalated_at__isnull=True,
+            )
+            .order_by("submitted_at", "pk")[:batch_size]
+        )
+        for membership in overdue:
+            membership.escalated_at = timezone.now()
+            membership.save(update_fields=["escalated_at"])
+            notify_admins(
+                organization,
+                "profile_verification_overdue",
+                {
+                    **_profile_context(membership),
+                    "hours_pending": int(pending_age(membership).total_seconds() // 3600),
+                    "target_hours": organization.verification_target_hours,
+                },
+                dedupe_key=f"escalation:{membership.pk}:{membership.submitted_at.isoformat()}",
+            )
+            escalated += 1
+    return escalated
+
+
+def _profile_context(membership: Membership) -> dict:
+    return {
+        "student_name": membership.display_name,
+        "student_email": membership.user.email,
+        "profile_url": organization_url(membership.organization, "/profile/"),
+        "queue_url": organization_url(membership.organization, "/manage/verification/"),
+        "review_url": organization_url(
+            membership.organization, f"/manage/verification/{membership.profile.pk}/"
+        ),
+    }

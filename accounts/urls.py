@@ -1,0 +1,25 @@
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("profile/", views.profile, name="profile"),
+    path("students/<int:profile_id>/", views.student_detail, name="student_detail"),
+    path("students/<int:profile_id>/cv/", views.student_cv, name="student_cv"),
+    path("manage/verification/", views.verification_queue, name="verification_queue"),
+    path(
+        "manage/verification/<int:profile_id>/",
+        views.verification_review,
+        name="verification_review",
+    ),
+    path(
+        "manage/verification/<int:profile_id>/<slug:decision>/",
+        views.verification_decide,
+        name="verification_decide",
+    ),
+    path("support/", views.ticket_list, name="ticket_list"),
+    path("support/new/", views.ticket_new, name="ticket_new"),
+    path("support/<int:ticket_id>/", views.ticket_detail, name="ticket_detail"),
+    path("support/<int:ticket_id>/approve/", views.ticket_approve, name="ticket_approve"),
+]

@@ -1,0 +1,148 @@
+"""Writing and delivering outbox emails (DESIGN §9).
+
+``notify`` writes a row inside the caller's transaction and asks Celery to deliver it
+once that transaction commits. If the broker is unreachable the row simply waits:
+``retry_unsent`` (a periodic sweep) delivers it later. ``deliver`` locks the row and
+sends only rows still pending, so a retried task never sends the same email twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from notifications.models import OutboundEmail
+from usdoctors.links import organization_url
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+def notify(
+    organization,
+    recipient: str,
+    template: str,
+    context: dict | None = None,
+    *,
+    dedupe_key: str = "",
+) -> OutboundEmail:
+    """Queue ``emails/<template>`` for ``recipient``; with a dedupe key, at most once ever.
+
+    ``context`` must be JSON: ids, strings and URLs, never model instances.
+    """
+    if dedupe_key:
+        existing = OutboundEmail.objects.filter(
+            organization=organization, dedupe_key=dedupe_key
+        ).first()
+        if existing:
+            return existing
+    try:
+        with transaction.atomic():
+            email = OutboundEmail.objects.create(
+                organization=organization,
+                recipient=recipient,
+                template=template,
+                context=context or {},
+                dedupe_key=dedupe_key,
+            )
+    except IntegrityError:  # a concurrent writer queued the same dedupe key first
+        return OutboundEmail.objects.get(organization=organization, dedupe_key=dedupe_key)
+    transaction.on_commit(lambda: enqueue_delivery(email.organization_id, email.pk))
+    return email
+
+
+def notify_admins(organization, template: str, context: dict, *, dedupe_key: str) -> list:
+    """Queue one email per admin of the organization, each deduplicated on its own."""
+    from accounts.models import Membership
+
+    admins = Membership.objects.filter(organization=organization, role="admin").select_related(
+        "user"
+    )
+    return [
+        notify(
+            organization,
+            admin.user.email,
+            template,
+            context,
+            dedupe_key=f"{dedupe_key}:admin:{admin.pk}",
+        )
+        for admin in admins
+    ]
+
+
+def enqueue_delivery(organization_id: int, email_id: int) -> None:
+    from notifications.tasks import deliver_email
+
+    try:
+        deliver_email.delay(organization_id, email_id)
+    except Exception:  # broker down: the row stays pending for the retry sweep
+        logger.warning("Could not enqueue email %s; the retry sweep will send it.", email_id)
+
+
+def render(email: OutboundEmail) -> EmailMultiAlternatives:
+    context = {
+        **email.context,
+        "organization_name": email.organization.name,
+        "site_url": organization_url(email.organization),
+    }
+    prefix = f"emails/{email.template}"
+    subject = " ".join(render_to_string(f"{prefix}.subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{prefix}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.recipient],
+        headers={"X-USDoctors-Email-Id": str(email.pk)},
+    )
+    message.attach_alternative(render_to_string(f"{prefix}.html", context), "text/html")
+    return message
+
+
+def deliver(email_id: int) -> bool:
+    """Send one pending email. Returns True if this call sent it."""
+    with transaction.atomic():
+        email = (
+            OutboundEmail.objects.select_for_update()
+            .select_related("organization")
+            .filter(pk=email_id, status=OutboundEmail.Status.PENDING)
+            .first()
+        )
+        if email is None:
+            return False
+        email.attempts += 1
+        try:
+            render(email).send()
+        except Exception as error:  # SMTP or template trouble: keep it for the sweep
+            logger.exception("Sending email %s failed", email.pk)
+            email.last_error = repr(error)[:2000]
+            if email.attempts >= MAX_ATTEMPTS:
+                email.status = OutboundEmail.Status.FAILED
+            email.save(update_fields=["attempts", "last_error", "status"])
+            return False
+        email.status = OutboundEmail.Status.SENT
+        email.sent_at = timezone.now()
+        email.save(update_fields=["attempts", "status", "sent_at"])
+        return True
+
+
+def retry_unsent(organization, *, batch_size: int = 200) -> int:
+    """Deliver the organization's emails still pending after the grace period.
+
+    The grace period leaves freshly written rows to the task enqueued at commit.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_RETRY_AFTER_SECONDS)
+    pending = (
+        OutboundEmail.objects.filter(
+            organization=organization, status=OutboundEmail.Status.PENDING, created_at__lte=cutoff
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    return sum(deliver(email_id) for email_id in list(pending))

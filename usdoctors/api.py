@@ -1,0 +1,90 @@
+"""API plumbing shared by every app: errors as ``{"detail", "code"}``, pagination,
+role permissions (DESIGN §12)."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, permissions, serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from usdoctors.errors import DomainError
+from usdoctors.tenancy import current_membership
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def exception_handler(exc, context):
+    """Every error body is ``{"detail": str, "code": str}``; field errors add ``errors``."""
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.field:
+            body["errors"] = {exc.field: [exc.message]}
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        first = _first_message(errors)
+        response.data = {"detail": first, "code": "invalid", "errors": errors}
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        response.data = {"detail": str(detail), "code": code}
+    return response
+
+
+def _first_message(errors) -> str:
+    if isinstance(errors, dict):
+        for field, value in errors.items():
+            message = _first_message(value)
+            return message if field == "non_field_errors" else f"{field}: {message}"
+    if isinstance(errors, list) and errors:
+        return _first_message(errors[0])
+    return str(errors)
+
+
+class HasRole(permissions.BasePermission):
+    """Allow members of the request's organization holding one of ``roles``."""
+
+    roles: tuple[str, ...] = ()
+    message = "This call is not available to your role in this organization."
+
+    def has_permission(self, request, view) -> bool:
+        membership = current_membership(request)
+        return membership is not None and membership.role in self.roles
+
+
+class IsMember(HasRole):
+    roles = ("student", "attending", "admin")
+    message = "You are not a member of this organization."
+
+
+class IsStudent(HasRole):
+    roles = ("student",)
+    message = "Only students can use this call."
+
+
+class IsOrganizationAdmin(HasRole):
+    roles = ("admin",)
+    message = "Only this organization's admins can use this call."
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(required=False)
+
+
+def error_responses(*statuses: int) -> dict:
+    """OpenAPI responses for the error statuses a call may answer with."""
+    return {status: ErrorSerializer for status in statuses}

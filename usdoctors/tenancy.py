@@ -1,0 +1,139 @@
+"""Tenancy (DESIGN §2): one organization per request host, one scoping mechanism.
+
+Every tenant-owned model inherits ``TenantModel``: a non-null ``organization`` and
+django-scopes' ``ScopedManager``, so a query outside an active scope raises instead of
+quietly returning every tenant's rows. ``TenantMiddleware`` resolves the host and runs
+the view inside ``scope(organization=...)``; Celery tasks take the organization id and
+re-enter the scope with ``organization_scope``. Cross-tenant code says so with
+``scopes_disabled()``.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import models
+from django.http import HttpRequest, HttpResponseNotFound
+from django.http.request import split_domain_port
+from django.template.loader import render_to_string
+from django_scopes import ScopedManager, get_scope, scope, scopes_disabled
+
+
+class TenantModel(models.Model):
+    """A row owned by one organization. Unique constraints must include it."""
+
+    organization = models.ForeignKey(
+        "usdoctors.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+
+    objects = ScopedManager(organization="organization")
+
+    class Meta:
+        abstract = True
+
+
+def organization_for_host(host: str):
+    """The organization a request host names, or None (DESIGN §2).
+
+    ``<slug>.<SITE_DOMAIN>`` and ``<slug>.localhost`` name a slug; localhost and
+    127.0.0.1 name the default organization; anything else must be a custom domain.
+    """
+    from usdoctors.models import Organization
+
+    host, _port = split_domain_port(host)
+    if host in settings.LOCAL_HOSTS or host == "::1":
+        return Organization.objects.filter(slug=settings.DEFAULT_ORGANIZATION).first()
+    for suffix in {f".{settings.SITE_DOMAIN}", ".localhost"}:
+        if host.endswith(suffix):
+            slug = host[: -len(suffix)]
+            if slug and "." not in slug:
+                return Organization.objects.filter(slug=slug).first()
+    return Organization.objects.filter(domains__domain=host).first()
+
+
+# Paths that are not any one organization's: the platform staff console and assets.
+UNSCOPED_PREFIXES = ("/admin/", "/static/")
+
+
+class TenantMiddleware:
+    """Resolve the organization from the host and run the view inside its scope.
+
+    Unknown hosts get a 404 page. ``/admin/`` is the platform staff's cross-tenant
+    console: it runs with scopes explicitly disabled and only superusers may enter.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.path.startswith(UNSCOPED_PREFIXES):
+            request.organization = None
+            with scopes_disabled():
+                return self.get_response(request)
+        organization = organization_for_host(request.get_host())
+        if organization is None or not organization.is_active:
+            return HttpResponseNotFound(
+                render_to_string("errors/unknown_organization.html", request=request)
+            )
+        request.organization = organization
+        with scope(organization=organization):
+            return self.get_response(request)
+
+
+def current_membership(request: HttpRequest):
+    """The signed-in user's membership in the request's organization, or None.
+
+    Read on demand (not in middleware) because DRF authenticates token clients
+    inside the view. Cached per request and user.
+    """
+    from accounts.models import Membership
+
+    user = getattr(request, "user", None)
+    organization = getattr(request, "organization", None)
+    if organization is None or user is None or not user.is_authenticated:
+        return None
+    cached = getattr(request, "_membership_cache", None)
+    if cached is not None and cached[0] == user.pk:
+        return cached[1]
+    membership = (
+        Membership.objects.filter(organization=organization, user=user)
+        .select_related("user")
+        .first()
+    )
+    request._membership_cache = (user.pk, membership)
+    return membership
+
+
+@contextmanager
+def organization_scope(organization_id: int):
+    """Enter one organization's scope from a task or command that only has its id."""
+    from usdoctors.models import Organization
+
+    with scopes_disabled():
+        organization = Organization.objects.get(pk=organization_id)
+    with scope(organization=organization):
+        yield organization
+
+
+def active_organizations():
+    """All active organizations: the one deliberate cross-tenant read sweeps start from."""
+    from usdoctors.models import Organization
+
+    with scopes_disabled():
+        return list(Organization.objects.filter(is_active=True).order_by("pk"))
+
+
+def cache_key(key: str, key_prefix: str, version: int) -> str:
+    """Cache keys carry the active organization, so tenants never share an entry."""
+    organization = (get_scope() or {}).get("organization")
+    tenant = getattr(organization, "pk", organization) or "-"
+    return f"{key_prefix}:{version}:org{tenant}:{key}"
+
+
+def tenant_context(request: HttpRequest) -> dict:
+    """Template context: the organization and the visitor's membership."""
+    return {
+        "organization": getattr(request, "organization", None),
+        "membership": current_membership(request),
+    }

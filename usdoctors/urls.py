@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from usdoctors import views
+from usdoctors.admin_site import staff_only_admin
+
+staff_only_admin(admin.site)
+
+handler403 = "usdoctors.views.permission_denied"
+handler404 = "usdoctors.views.page_not_found"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    # Login emails change only through a support ticket (DESIGN §3), never self-service.
+    path(
+        "accounts/email/",
+        RedirectView.as_view(url="/support/new/?category=email_change"),
+        name="account_email",
+    ),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+    path("api/v1/", include("accounts.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+]
