@@ -41,10 +41,7 @@ class StudentProfileForm(forms.ModelForm):
         }
         help_texts = {"cv": "PDF, at most 10 MB."}
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in StudentProfile.REQUIRED_FOR_SUBMISSION:
-            self.fields[name].widget.attrs["data-required-for-submission"] = "true"
+    submission_fields = StudentProfile.REQUIRED_FOR_SUBMISSION
 
 
 class DecisionMessageForm(forms.Form):
