@@ -206,7 +206,8 @@ def verification_queue(organization):
             role=Role.STUDENT,
             verification_status=VerificationStatus.PENDING,
         )
-        .select_related("user", "profile")
+        # is_overdue() reads membership.organization: fetch it here, not once per row.
+        .select_related("user", "profile", "organization")
         .order_by("submitted_at", "pk")
     )
 

@@ -28,10 +28,8 @@ def dashboard(request):
     membership = request.membership
     context = {}
     if membership.is_admin:
-        queue = services.verification_queue(request.organization)
-        now = timezone.now()
-        context["pending_count"] = queue.count()
-        context["overdue_count"] = sum(services.is_overdue(m, now) for m in queue[:200])
+        context["pending_count"] = services.verification_queue(request.organization).count()
+        context["overdue_count"] = services.overdue_count(request.organization)
         context["open_ticket_count"] = SupportTicket.objects.filter(
             status=TicketStatus.OPEN
         ).count()

@@ -101,7 +101,10 @@ def test_api_token_for_a_verified_member_only(world):
         content_type="application/json",
     )
     assert wrong.status_code == 400
-    assert wrong.json() == {"detail": "Email or password is not right.", "code": "invalid_credentials"}
+    assert wrong.json() == {
+        "detail": "Email or password is not right.",
+        "code": "invalid_credentials",
+    }
 
     # A northside member asking demo's site for a token learns nothing more.
     outsider = world["northside"]["student"]
