@@ -212,6 +212,12 @@ def verification_queue(organization):
     )
 
 
+def overdue_count(organization, now: datetime | None = None) -> int:
+    """How many pending profiles have waited longer than the organization's target."""
+    cutoff = (now or timezone.now()) - timedelta(hours=organization.verification_target_hours)
+    return verification_queue(organization).filter(submitted_at__lt=cutoff).count()
+
+
 def pending_age(membership: Membership, now: datetime | None = None) -> timedelta:
     return (now or timezone.now()) - membership.submitted_at
 
