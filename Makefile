@@ -20,12 +20,12 @@ install: $(STAMP)
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
-	DJANGO_DEBUG=1 USDOCTORS_INPROCESS_BEAT=1 $(PY) manage.py runserver 0.0.0.0:8000
+	DJANGO_DEBUG=1 USDOCTORS_INPROCESS_BEAT=1 $(PY) manage.py runserver [::]:8000
 
 # Full suite against real PostgreSQL, Redis and headless Chromium on localhost.
 test: install services chromium
 	$(PY) -m ruff check .
-	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) -m pytest -m "not benchmark"
 

@@ -18,6 +18,12 @@ class AccountAdapter(DefaultAccountAdapter):
             join_as_student(user, request.organization)
         return user
 
+    def get_login_redirect_url(self, request) -> str:
+        """Members land on their dashboard; anyone else on the start page, which explains."""
+        from usdoctors.tenancy import current_membership
+
+        return "/dashboard/" if current_membership(request) else "/"
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render allauth's message now (it needs the request) and queue it in the outbox."""
         request = allauth_context.request

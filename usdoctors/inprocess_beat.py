@@ -23,6 +23,7 @@ def start_if_enabled() -> None:
 def _run_forever() -> None:
     from usdoctors.celery import app
 
+    app.loader.import_default_modules()  # registers the autodiscovered tasks
     next_run = {name: time.monotonic() + 5 for name in settings.CELERY_BEAT_SCHEDULE}
     while True:
         now = time.monotonic()
