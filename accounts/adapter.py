@@ -1,6 +1,8 @@
 """django-allauth hooks: sign-up makes a student membership; allauth's emails go
 through our outbox like every other email (DESIGN §3, §9)."""
 
+from types import SimpleNamespace
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 
@@ -28,8 +30,14 @@ class AccountAdapter(DefaultAccountAdapter):
         """Render allauth's message now (it needs the request) and queue it in the outbox."""
         request = allauth_context.request
         organization = getattr(request, "organization", None)
+        site = SimpleNamespace(
+            name=organization.name if organization else "USDoctors",
+            domain=request.get_host() if request else "",
+        )
         message = self.render_mail(
-            template_prefix, email, {"request": request, "email": email, **context}
+            template_prefix,
+            email,
+            {"request": request, "email": email, "current_site": site, **context},
         )
         if organization is None:  # outside any organization's site: nothing to queue under
             message.send()

@@ -239,7 +239,7 @@ def escalate_overdue_profiles(organization, *, batch_size: int = 200) -> int:
             .filter(
                 organization=organization,
                 verification_status=VerificationStatus.PENDING,
-                submitted_at__lte=cutoff,
+                submitted_at__lt=cutoff,
                 escalated_at__isnull=True,
             )
             .order_by("submitted_at", "pk")[:batch_size]

@@ -125,7 +125,11 @@ def approve_email_change(ticket: SupportTicket, *, by: Membership, request) -> S
         message=f"Approved. We sent a confirmation link to {new_email}; "
         "it becomes your login once you open it.",
     )
-    transaction.on_commit(lambda: address.send_confirmation(request, signup=False))
+    # The confirmation is an outbox row written in this transaction (DESIGN §9), delivered
+    # after commit. Writing it from an on_commit hook instead could lose it for good (a crash
+    # after the commit, and the ticket cannot be approved twice) and, run outside the
+    # request, allauth's mail bypassed the outbox entirely.
+    address.send_confirmation(request, signup=False)
     return ticket
 
 

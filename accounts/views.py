@@ -153,14 +153,17 @@ def verification_review(request, profile_id: int):
     )
 
 
+# decision → (service call, the form field carrying its text, success message)
 DECISIONS = {
-    "verify": (lambda m, by, text: services.verify_profile(m, by=by), "Verified {name}."),
+    "verify": (lambda m, by, text: services.verify_profile(m, by=by), None, "Verified {name}."),
     "request-info": (
         lambda m, by, text: services.request_profile_info(m, by=by, message=text),
+        "info-message",
         "Asked {name} for more information.",
     ),
     "reject": (
         lambda m, by, text: services.reject_profile(m, by=by, reason=text),
+        "reject-message",
         "Rejected {name}'s profile.",
     ),
 }
@@ -172,8 +175,8 @@ def verification_decide(request, profile_id: int, decision: str):
     if decision not in DECISIONS:
         raise Http404
     profile = get_object_or_404(StudentProfile, pk=profile_id)
-    decide, success = DECISIONS[decision]
-    text = request.POST.get("info-message") or request.POST.get("reject-message") or ""
+    decide, text_field, success = DECISIONS[decision]
+    text = request.POST.get(text_field, "") if text_field else ""
     try:
         decide(profile.membership, request.membership, text)
     except DomainError as error:

@@ -60,8 +60,13 @@ class HasRole(permissions.BasePermission):
     message = "This call is not available to your role in this organization."
 
     def has_permission(self, request, view) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False  # DRF answers 401
         membership = current_membership(request)
-        return membership is not None and membership.role in self.roles
+        if membership is None:
+            # Nothing of another organization exists for you: 404, like its pages (§2).
+            raise exceptions.NotFound("You are not a member of this organization.")
+        return membership.role in self.roles
 
 
 class IsMember(HasRole):

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.choices import Specialty, TicketCategory
 from accounts.models import Membership, StudentProfile, SupportTicket, TicketReply
+from usdoctors.uploads import validate_pdf
 
 
 class OrganizationSummarySerializer(serializers.Serializer):
@@ -46,7 +47,10 @@ class StudentProfileSerializer(serializers.ModelSerializer):
     specialty_interests = serializers.ListField(
         child=serializers.ChoiceField(choices=Specialty.choices), required=False
     )
-    cv = serializers.FileField(write_only=True, required=False, allow_null=True)
+    # Declared fields do not inherit the model field's validators: repeat the PDF check.
+    cv = serializers.FileField(
+        write_only=True, required=False, allow_null=True, validators=[validate_pdf]
+    )
     cv_url = serializers.SerializerMethodField()
     verification_status = serializers.CharField(
         source="membership.verification_status", read_only=True
