@@ -20,9 +20,14 @@ def pdf_upload(name="cv.pdf", content=MINIMAL_PDF, content_type="application/pdf
     return SimpleUploadedFile(name, content, content_type=content_type)
 
 
-@pytest.fixture(autouse=True)
-def _no_scope_leaks():
-    """Tests start outside any scope, like a fresh request or task."""
+@pytest.fixture(scope="session", autouse=True)
+def _empty_test_broker():
+    """Start from an empty test broker: tasks queued by an earlier run's committed
+    transactions would otherwise wait there for any worker that comes along."""
+    from usdoctors.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.default_channel.client.flushdb()
     yield
 
 

@@ -134,7 +134,12 @@ class VerificationQueueView(generics.ListAPIView):
 class AdminProfileView(generics.RetrieveAPIView):
     permission_classes = [IsOrganizationAdmin]
     serializer_class = StudentProfileSerializer
-    queryset = StudentProfile.objects.select_related("membership__user")
+
+    def get_queryset(self):
+        # Built per request, inside the request's tenant scope. A class-level queryset is
+        # built once, at import, inside whichever organization's request first loaded the
+        # URLconf: every later request would reuse that organization's filter (§2).
+        return StudentProfile.objects.select_related("membership__user")
 
 
 class _ProfileDecisionView(APIView):
