@@ -16,24 +16,7 @@ class StudentProfileForm(forms.ModelForm):
 
     class Meta:
         model = StudentProfile
-        fields = [
-            "full_name",
-            "kind",
-            "medical_school",
-            "country",
-            "graduation_year",
-            "school_contact_email",
-            "step1_result",
-            "step1_date",
-            "step2ck_score",
-            "step2ck_date",
-            "ecfmg_certified",
-            "toefl_score",
-            "visa_status",
-            "specialty_interests",
-            "phone",
-            "cv",
-        ]
+        fields = StudentProfile.EDITABLE_FIELDS
         widgets = {
             "step1_date": forms.DateInput(attrs={"type": "date"}),
             "step2ck_date": forms.DateInput(attrs={"type": "date"}),

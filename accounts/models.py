@@ -134,6 +134,25 @@ def cv_upload_path(profile: "StudentProfile", filename: str) -> str:
 class StudentProfile(TenantModel):
     """What a student tells us about themselves for verification (DESIGN §3)."""
 
+    # What the student edits, in the order the form and the API present it.
+    EDITABLE_FIELDS = (
+        "full_name",
+        "kind",
+        "medical_school",
+        "country",
+        "graduation_year",
+        "school_contact_email",
+        "step1_result",
+        "step1_date",
+        "step2ck_score",
+        "step2ck_date",
+        "ecfmg_certified",
+        "toefl_score",
+        "visa_status",
+        "specialty_interests",
+        "phone",
+        "cv",
+    )
     REQUIRED_FOR_SUBMISSION = (
         "full_name",
         "kind",

@@ -61,6 +61,16 @@ def world(org, other_org):
         return data
 
 
+@pytest.fixture
+def demo(world):
+    return world["demo"]
+
+
+@pytest.fixture
+def northside(world):
+    return world["northside"]
+
+
 def host_of(organization) -> str:
     return f"{organization.slug}.localhost"
 

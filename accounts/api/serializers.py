@@ -20,26 +20,6 @@ class MeSerializer(serializers.Serializer):
     organization = OrganizationSummarySerializer()
 
 
-PROFILE_FIELDS = [
-    "full_name",
-    "kind",
-    "medical_school",
-    "country",
-    "graduation_year",
-    "school_contact_email",
-    "step1_result",
-    "step1_date",
-    "step2ck_score",
-    "step2ck_date",
-    "ecfmg_certified",
-    "toefl_score",
-    "visa_status",
-    "specialty_interests",
-    "phone",
-    "cv",
-]
-
-
 class StudentProfileSerializer(serializers.ModelSerializer):
     """A student's profile. ``cv`` is uploaded as multipart (PDF, ≤ 10 MB) and read back
     through ``cv_url``, which applies the privacy rule."""
@@ -65,7 +45,7 @@ class StudentProfileSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "email",
-            *PROFILE_FIELDS,
+            *StudentProfile.EDITABLE_FIELDS,
             "cv_url",
             "verification_status",
             "status_message",

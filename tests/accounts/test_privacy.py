@@ -27,16 +27,6 @@ def relationships():
 
 
 @pytest.fixture
-def demo(world):
-    return world["demo"]
-
-
-@pytest.fixture
-def northside(world):
-    return world["northside"]
-
-
-@pytest.fixture
 def other_student(demo):
     with scopes_disabled():
         return factories.StudentFactory(organization=demo["org"])

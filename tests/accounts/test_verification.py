@@ -105,16 +105,6 @@ def page_text(response) -> str:
 
 
 @pytest.fixture
-def demo(world):
-    return world["demo"]
-
-
-@pytest.fixture
-def northside(world):
-    return world["northside"]
-
-
-@pytest.fixture
 def half_done_student(demo):
     """Signed up, filled part of the profile: no school contact email, no CV."""
     with scopes_disabled():
