@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "usdoctors",
     "notifications",
     "accounts",
+    "rotations",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +198,14 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-verifications": {
         "task": "accounts.tasks.escalate_overdue_verifications",
         "schedule": 15 * 60.0,
+    },
+    "request-reminders-and-expiry": {
+        "task": "rotations.tasks.remind_and_expire_requests",
+        "schedule": 15 * 60.0,
+    },
+    "start-date-readiness": {
+        "task": "rotations.tasks.start_due_rotations",
+        "schedule": 60 * 60.0,
     },
 }
 # `make run` has no beat process: a thread in the web process runs the schedule instead.

@@ -23,7 +23,11 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
+    path("", include("rotations.urls")),
+    path("", include("rotations.search_urls")),
     path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/", include("rotations.api.urls")),
+    path("api/v1/", include("rotations.api.search_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
 ]

@@ -1,0 +1,299 @@
+"""Attendings, their weekly availability, rotations and what hangs off them (DESIGN §4, §5)."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from accounts.choices import Specialty
+from accounts.models import Membership
+from rotations.choices import (
+    US_STATES,
+    CareSetting,
+    Credential,
+    DateChangeStatus,
+    Mode,
+    Payer,
+    PaymentMethod,
+    Plan,
+    PracticeSetting,
+    RotationStatus,
+    RotationType,
+)
+from usdoctors.tenancy import TenantModel
+
+MAX_WEEKS = 12
+
+
+def validate_npi(value: str) -> None:
+    """A National Provider Identifier: 10 digits whose last is a Luhn check digit computed
+    with the 80840 health-industry prefix (CMS)."""
+    if not (len(value) == 10 and value.isdigit()):
+        raise ValidationError("An NPI is 10 digits.", code="npi_format")
+    digits = [int(d) for d in "80840" + value]
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        if position % 2 == 1:
+            digit *= 2
+            digit -= 9 if digit > 9 else 0
+        total += digit
+    if total % 10:
+        raise ValidationError("This NPI's check digit does not match.", code="npi_checksum")
+
+
+def _validate_choices(values, choices) -> None:
+    if not isinstance(values, list) or any(value not in choices for value in values):
+        raise ValidationError(f"Choose from: {', '.join(choices)}.", code="invalid_choice")
+
+
+def validate_rotation_types(values) -> None:
+    _validate_choices(values, RotationType.values)
+
+
+def validate_modes(values) -> None:
+    _validate_choices(values, Mode.values)
+
+
+def validate_monday(value: date) -> None:
+    if value.weekday() != 0:
+        raise ValidationError(
+            f"{value:%A %B %-d, %Y} is not a Monday; weeks start on Mondays.", code="not_monday"
+        )
+
+
+class AttendingProfile(TenantModel):
+    """An attending physician as students see them (§4). The contact email is private."""
+
+    membership = models.OneToOneField(
+        Membership, on_delete=models.CASCADE, related_name="attending_profile"
+    )
+    display_name = models.CharField(max_length=150)
+    credentials = models.CharField(max_length=2, choices=Credential.choices, default="MD")
+    npi = models.CharField("NPI number", max_length=10, blank=True, validators=[validate_npi])
+    npi_verified_at = models.DateTimeField(null=True, blank=True)
+    specialty = models.CharField(max_length=32, choices=Specialty.choices)
+    practice_name = models.CharField(max_length=200, blank=True)
+    setting = models.CharField(max_length=16, choices=PracticeSetting.choices)
+    care_setting = models.CharField(max_length=12, choices=CareSetting.choices)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=2, choices=US_STATES)
+    has_residency_program = models.BooleanField(
+        "residency program in this specialty at the site", default=False
+    )
+    rotation_types = models.JSONField(default=list, validators=[validate_rotation_types])
+    modes = models.JSONField(default=list, validators=[validate_modes])
+    weekly_rate = models.DecimalField(
+        "weekly rate (USD)",
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    minimum_weeks = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_WEEKS)]
+    )
+    writes_lors = models.BooleanField("writes letters of recommendation", default=True)
+    lor_fee = models.DecimalField(
+        "LOR fee (USD)",
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    contact_email = models.EmailField(
+        blank=True, help_text="Private: released to a student only for a letter (§8)."
+    )
+    bio = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "specialty", "state"]),
+            models.Index(fields=["organization", "weekly_rate"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name}, {self.credentials}"
+
+    @property
+    def npi_verified(self) -> bool:
+        return self.npi_verified_at is not None
+
+
+class AvailabilityWeek(TenantModel):
+    """One Monday-starting week an attending can host ``capacity`` students at once.
+
+    ``booked`` moves only inside transactions that hold this row's lock (rotations.locks);
+    the database refuses ``booked > capacity`` whatever the code does.
+    """
+
+    attending = models.ForeignKey(AttendingProfile, on_delete=models.CASCADE, related_name="weeks")
+    week_start = models.DateField(validators=[validate_monday])
+    capacity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    booked = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["week_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "attending", "week_start"],
+                name="one_row_per_attending_week",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(booked__lte=models.F("capacity")),
+                name="week_never_booked_beyond_capacity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attending} · week of {self.week_start}"
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.booked
+
+
+class Rotation(TenantModel):
+    """A student's rotation with an attending, from request to completion (§5)."""
+
+    student = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="rotations")
+    attending = models.ForeignKey(
+        AttendingProfile, on_delete=models.CASCADE, related_name="rotations"
+    )
+    rotation_type = models.CharField(max_length=16, choices=RotationType.choices)
+    mode = models.CharField(max_length=10, choices=Mode.choices)
+    start = models.DateField(validators=[validate_monday])
+    weeks = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_WEEKS)]
+    )
+    payer = models.CharField(max_length=8, choices=Payer.choices, default=Payer.SELF)
+    plan = models.CharField(max_length=12, choices=Plan.choices, default=Plan.FULL)
+    payment_method = models.CharField(
+        max_length=8, choices=PaymentMethod.choices, default=PaymentMethod.PAYPAL
+    )
+    message = models.TextField(blank=True)
+    weekly_rate = models.DecimalField(
+        max_digits=8, decimal_places=2, help_text="The attending's rate when requested."
+    )
+    status = models.CharField(
+        max_length=12, choices=RotationStatus.choices, default=RotationStatus.REQUESTED
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    respond_by = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    hold_reason = models.TextField(blank=True)
+    reminded_day3_at = models.DateTimeField(null=True, blank=True)
+    reminded_day6_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # When each side was last emailed about new messages (at most once per 15 minutes).
+    student_messages_emailed_at = models.DateTimeField(null=True, blank=True)
+    attending_messages_emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-start", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "status", "start"]),
+            models.Index(fields=["organization", "student", "status"]),
+            models.Index(fields=["organization", "attending", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rotation_type_display()} with {self.attending} from {self.start}"
+
+    @property
+    def end(self) -> date:
+        """The last day: the Sunday of the last week."""
+        return self.start + timedelta(weeks=self.weeks, days=-1)
+
+    @property
+    def week_starts(self) -> list[date]:
+        return week_starts(self.start, self.weeks)
+
+    @property
+    def total(self) -> Decimal:
+        return self.weekly_rate * self.weeks
+
+
+def week_starts(start: date, weeks: int) -> list[date]:
+    return [start + timedelta(weeks=number) for number in range(weeks)]
+
+
+class RotationEvent(TenantModel):
+    """One line of a rotation's status history."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=12, choices=RotationStatus.choices)
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+
+class DateChange(TenantModel):
+    """A student's proposal to move an approved rotation to another start (§5)."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="date_changes")
+    proposed_start = models.DateField(validators=[validate_monday])
+    status = models.CharField(
+        max_length=10, choices=DateChangeStatus.choices, default=DateChangeStatus.PROPOSED
+    )
+    reason = models.TextField(blank=True)
+    proposed_by = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    decided_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "rotation"],
+                condition=models.Q(status="proposed"),
+                name="one_open_date_change_per_rotation",
+            )
+        ]
+
+
+RATING = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+class Evaluation(TenantModel):
+    """The attending's evaluation at completion, for school credit (§5)."""
+
+    COMPETENCIES = (
+        ("medical_knowledge", "Medical knowledge"),
+        ("clinical_skills", "Clinical skills"),
+        ("professionalism", "Professionalism"),
+        ("communication", "Communication"),
+    )
+
+    rotation = models.OneToOneField(Rotation, on_delete=models.CASCADE, related_name="evaluation")
+    medical_knowledge = models.PositiveSmallIntegerField(validators=RATING)
+    clinical_skills = models.PositiveSmallIntegerField(validators=RATING)
+    professionalism = models.PositiveSmallIntegerField(validators=RATING)
+    communication = models.PositiveSmallIntegerField(validators=RATING)
+    comments = models.TextField(blank=True)
+    activities = models.TextField(
+        help_text="What the student did: shown on the ERAS-style experience entry."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class Message(TenantModel):
+    """The thread between student and attending once approved; admins can read it."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]

@@ -1,0 +1,585 @@
+"""Rotation rules: request, decide, withdraw, cancel, start, complete (DESIGN §5).
+
+Capacity is taken at approval, never at request: approval locks the affected weeks
+(rotations.locks, date order) and checks each inside one transaction, so concurrent
+approvals can never book a week beyond its capacity; the losers get 409 naming the week.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scope
+
+from accounts.models import Membership
+from accounts.services import require_verified_student
+from notifications.services import notify, notify_admins
+from rotations import readiness
+from rotations.choices import (
+    ACTIVE_STATUSES,
+    TYPES_FOR_KIND,
+    Payer,
+    PaymentMethod,
+    Plan,
+    RotationStatus,
+    RotationType,
+)
+from rotations.locks import lock_rotation, lock_weeks
+from rotations.models import (
+    MAX_WEEKS,
+    AttendingProfile,
+    AvailabilityWeek,
+    Evaluation,
+    Rotation,
+    RotationEvent,
+    week_starts,
+)
+from usdoctors.errors import Conflict, Invalid, NotAllowed
+from usdoctors.links import organization_url
+
+REMINDER_DAYS = (3, 6)
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def long_date(day: date) -> str:
+    """``Monday January 4, 2027``: how dates read in messages."""
+    return f"{day:%A %B} {day.day}, {day.year}"
+
+
+def type_title(rotation: Rotation) -> str:
+    """``Clerkship``, without the eligibility note of the choice label."""
+    return rotation.get_rotation_type_display().split(" (")[0]
+
+
+# --- Who may see what ---------------------------------------------------------------
+
+
+def attending_shares_active_rotation(attending: Membership, student: Membership) -> bool:
+    """Privacy (§3): an attending sees a student's profile while they share an
+    approved or in-progress rotation."""
+    with scope(organization=student.organization_id):  # callable from any context
+        return Rotation.objects.filter(
+            attending__membership=attending,
+            student=student,
+            status__in=(RotationStatus.APPROVED, RotationStatus.IN_PROGRESS),
+        ).exists()
+
+
+def visible_rotations(membership: Membership):
+    """Students see theirs, attendings the ones requested of them, admins all."""
+    rotations = Rotation.objects.select_related(
+        "student__user", "student__profile", "attending__membership__user"
+    )
+    if membership.is_admin:
+        return rotations
+    if membership.is_attending:
+        return rotations.filter(attending__membership=membership)
+    return rotations.filter(student=membership)
+
+
+# --- Requests -----------------------------------------------------------------------
+
+
+def check_weeks_free(
+    attending: AttendingProfile, starts: list[date], *, ignoring: Rotation | None = None
+) -> None:
+    """Each week must be published with a free place (``ignoring`` a rotation's own seat)."""
+    weeks = {
+        week.week_start: week
+        for week in AvailabilityWeek.objects.filter(attending=attending, week_start__in=starts)
+    }
+    own = set(ignoring.week_starts) if ignoring else set()
+    for start in starts:
+        week = weeks.get(start)
+        if week is None:
+            raise Conflict(
+                f"{attending.display_name} does not host students the week of {long_date(start)}.",
+                code="week_unavailable",
+            )
+        if week.booked - (start in own) >= week.capacity:
+            raise Conflict(
+                f"The week of {long_date(start)} is full "
+                f"({week.booked} of {week.capacity} places taken).",
+                code="week_full",
+            )
+
+
+def check_no_overlap(student: Membership, start: date, weeks: int, *, ignoring=None) -> None:
+    """A student holds at most one active rotation over any week."""
+    end = start + timedelta(weeks=weeks, days=-1)
+    candidates = Rotation.objects.filter(
+        student=student,
+        status__in=ACTIVE_STATUSES,
+        start__lte=end,
+        start__gt=start - timedelta(weeks=MAX_WEEKS),
+    ).select_related("attending")
+    for other in candidates:
+        if other.pk != getattr(ignoring, "pk", None) and other.end >= start:
+            raise Conflict(
+                f"You already have a {other.get_status_display().lower()} rotation with "
+                f"{other.attending.display_name} from {other.start:%b} {other.start.day} "
+                f"to {other.end:%b} {other.end.day}, {other.end.year}, overlapping these weeks.",
+                code="overlapping_rotation",
+            )
+
+
+def check_start(start: date) -> None:
+    if start.weekday() != 0:
+        raise Invalid(
+            f"{start:%A %B} {start.day}, {start.year} is not a Monday; rotations start on Mondays.",
+            code="start_not_monday",
+            field="start",
+        )
+    if start <= today():
+        raise Invalid("Choose a start date in the future.", code="start_in_past", field="start")
+
+
+@transaction.atomic
+def request_rotation(
+    student: Membership,
+    *,
+    attending: AttendingProfile,
+    rotation_type: str,
+    mode: str,
+    start: date,
+    weeks: int,
+    payer: str = Payer.SELF,
+    plan: str = Plan.FULL,
+    payment_method: str = PaymentMethod.PAYPAL,
+    message: str = "",
+) -> Rotation:
+    """A verified student asks an attending for ``weeks`` weeks from Monday ``start``.
+
+    Refused when the student is not verified (403), the type is not allowed for the
+    student's kind (403), the type or mode is not offered (400), the start is not a future
+    Monday (400), the length is outside 1–12 or below the attending's minimum (400), the
+    plan is not allowed (400), a week is not free (409) or the student already has an
+    active rotation overlapping those weeks (409). Capacity is not taken yet.
+    """
+    require_verified_student(student)
+    kind = student.profile.kind
+    if rotation_type not in RotationType.values:
+        raise Invalid("Choose a rotation type.", code="type_invalid", field="rotation_type")
+    label = RotationType(rotation_type).label.split(" (")[0]
+    if rotation_type not in TYPES_FOR_KIND.get(kind, ()):
+        who = "graduates (IMG)" if kind == "img" else "current students (IMS)"
+        raise NotAllowed(
+            f"{label} rotations are not open to {who}.", code="type_not_allowed_for_kind"
+        )
+    if rotation_type not in attending.rotation_types:
+        raise Invalid(
+            f"{attending.display_name} does not offer {label.lower()} rotations.",
+            code="type_not_offered",
+            field="rotation_type",
+        )
+    if mode not in attending.modes:
+        raise Invalid(
+            f"{attending.display_name} does not offer this mode ({mode.replace('_', '-')}).",
+            code="mode_not_offered",
+            field="mode",
+        )
+    check_start(start)
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise Invalid(
+            f"A rotation lasts 1 to {MAX_WEEKS} weeks.", code="weeks_out_of_range", field="weeks"
+        )
+    if weeks < attending.minimum_weeks:
+        raise Invalid(
+            f"{attending.display_name} takes students for at least {attending.minimum_weeks} "
+            "weeks.",
+            code="below_minimum_weeks",
+            field="weeks",
+        )
+    check_plan_allowed(student.organization, plan, start)
+    check_weeks_free(attending, week_starts(start, weeks))
+    check_no_overlap(student, start, weeks)
+
+    now = timezone.now()
+    rotation = Rotation.objects.create(
+        organization=student.organization,
+        student=student,
+        attending=attending,
+        rotation_type=rotation_type,
+        mode=mode,
+        start=start,
+        weeks=weeks,
+        payer=payer,
+        plan=plan,
+        payment_method=payment_method,
+        message=message.strip(),
+        weekly_rate=attending.weekly_rate,
+        requested_at=now,
+        respond_by=now + timedelta(days=student.organization.attending_response_days),
+    )
+    record(rotation, RotationStatus.REQUESTED, by=student)
+    context = rotation_context(rotation)
+    notify(
+        rotation.organization,
+        attending.membership.user.email,
+        "rotation_requested",
+        context,
+        dedupe_key=f"rotation-requested:{rotation.pk}",
+    )
+    notify(
+        rotation.organization,
+        student.user.email,
+        "rotation_request_sent",
+        context,
+        dedupe_key=f"rotation-request-sent:{rotation.pk}",
+    )
+    return rotation
+
+
+def check_plan_allowed(organization, plan: str, start: date, *, on: date | None = None) -> None:
+    """§6: weekly installments need the start at least the organization's lead (21 days)
+    after approval; at request time we check against today."""
+    if plan not in Plan.values:
+        raise Invalid("Choose a payment plan.", code="plan_invalid", field="plan")
+    lead = organization.weekly_plan_min_lead_days
+    if plan == Plan.WEEKLY and (start - (on or today())).days < lead:
+        raise Invalid(
+            f"Weekly installments need the rotation to start at least {lead} days from now; "
+            "choose full or two payments.",
+            code="plan_not_allowed",
+            field="plan",
+        )
+
+
+# --- Decisions ----------------------------------------------------------------------
+
+
+def _require_attending_of(rotation: Rotation, by: Membership) -> None:
+    if rotation.attending.membership_id != by.pk:
+        raise NotAllowed("Only the rotation's attending can do this.", code="not_the_attending")
+
+
+def _require_status(rotation: Rotation, *allowed: str, action: str) -> None:
+    if rotation.status not in allowed:
+        raise Conflict(
+            f"This rotation is {rotation.get_status_display().lower()}; it cannot be {action}.",
+            code="wrong_status",
+        )
+
+
+@transaction.atomic
+def approve_rotation(rotation: Rotation, *, by: Membership) -> Rotation:
+    """Approve a request within the response window (§5). The weeks are locked in date
+    order and each must have a free place, else 409 names the first full week."""
+    _require_attending_of(rotation, by)
+    weeks = lock_weeks(rotation.attending, rotation.week_starts)
+    rotation = lock_rotation(rotation)
+    _require_status(rotation, RotationStatus.REQUESTED, action="approved")
+    if timezone.now() > rotation.respond_by:
+        raise Conflict("The response window for this request has passed.", code="request_expired")
+    book(rotation.attending, weeks, rotation.week_starts)
+    rotation.status = RotationStatus.APPROVED
+    rotation.decided_at = timezone.now()
+    rotation.save(update_fields=["status", "decided_at"])
+    record(rotation, RotationStatus.APPROVED, by=by)
+    notify(
+        rotation.organization,
+        rotation.student.user.email,
+        "rotation_approved",
+        rotation_context(rotation),
+        dedupe_key=f"rotation-approved:{rotation.pk}",
+    )
+    return rotation
+
+
+def book(attending, weeks: dict, starts: list[date]) -> None:
+    """Take one place in each locked week; 409 names the first week that is full."""
+    for start in starts:
+        week = weeks.get(start)
+        if week is None:
+            raise Conflict(
+                f"{attending.display_name} no longer hosts students the week of "
+                f"{long_date(start)}.",
+                code="week_unavailable",
+            )
+        if week.booked >= week.capacity:
+            raise Conflict(
+                f"The week of {long_date(start)} is full "
+                f"({week.booked} of {week.capacity} places taken).",
+                code="week_full",
+            )
+        week.booked += 1
+        week.save(update_fields=["booked"])
+
+
+def release(weeks: dict, starts: list[date]) -> None:
+    """Give back one place in each locked week."""
+    for start in starts:
+        week = weeks.get(start)
+        if week is not None and week.booked > 0:
+            week.booked -= 1
+            week.save(update_fields=["booked"])
+
+
+@transaction.atomic
+def decline_rotation(rotation: Rotation, *, by: Membership, reason: str = "") -> Rotation:
+    """The attending declines a request; the student is told (with the reason, if any)."""
+    _require_attending_of(rotation, by)
+    rotation = lock_rotation(rotation)
+    _require_status(rotation, RotationStatus.REQUESTED, action="declined")
+    return _close(
+        rotation, RotationStatus.DECLINED, by=by, note=reason, template="rotation_declined"
+    )
+
+
+@transaction.atomic
+def withdraw_rotation(rotation: Rotation, *, by: Membership) -> Rotation:
+    """The student withdraws a request the attending has not answered yet."""
+    if rotation.student_id != by.pk:
+        raise NotAllowed("Only the student who asked can withdraw.", code="not_the_student")
+    rotation = lock_rotation(rotation)
+    _require_status(rotation, RotationStatus.REQUESTED, action="withdrawn")
+    return _close(
+        rotation,
+        RotationStatus.WITHDRAWN,
+        by=by,
+        note="",
+        template="rotation_withdrawn",
+        recipient=rotation.attending.membership.user.email,
+    )
+
+
+@transaction.atomic
+def cancel_rotation(rotation: Rotation, *, by: Membership, reason: str = "") -> Rotation:
+    """The student (or an admin) cancels an approved or on-hold rotation; its places go
+    back to the attending. What was paid becomes credit (payments, §6)."""
+    if not (by.is_admin or rotation.student_id == by.pk):
+        raise NotAllowed("Only the student or an admin can cancel.", code="not_allowed")
+    weeks = lock_weeks(rotation.attending, rotation.week_starts)
+    rotation = lock_rotation(rotation)
+    _require_status(rotation, RotationStatus.APPROVED, RotationStatus.ON_HOLD, action="cancelled")
+    release(weeks, rotation.week_starts)
+    _close(
+        rotation,
+        RotationStatus.CANCELLED,
+        by=by,
+        note=reason,
+        template="rotation_cancelled",
+        recipient=rotation.attending.membership.user.email,
+    )
+    notify(
+        rotation.organization,
+        rotation.student.user.email,
+        "rotation_cancelled",
+        rotation_context(rotation, note=reason),
+        dedupe_key=f"rotation-cancelled-student:{rotation.pk}",
+    )
+    return rotation
+
+
+def _close(rotation, status, *, by, note, template, recipient=None) -> Rotation:
+    rotation.status = status
+    rotation.decided_at = rotation.decided_at or timezone.now()
+    rotation.decision_note = note.strip()
+    rotation.save(update_fields=["status", "decided_at", "decision_note"])
+    record(rotation, status, by=by, note=note)
+    notify(
+        rotation.organization,
+        recipient or rotation.student.user.email,
+        template,
+        rotation_context(rotation, note=note),
+        dedupe_key=f"{template}:{rotation.pk}",
+    )
+    return rotation
+
+
+# --- Completion -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def complete_rotation(
+    rotation: Rotation, *, by: Membership, ratings: dict[str, int], comments: str, activities: str
+) -> Rotation:
+    """After the end date the attending marks an in-progress rotation completed with an
+    evaluation: 1–5 on each competency, comments, and the activities for ERAS."""
+    _require_attending_of(rotation, by)
+    rotation = lock_rotation(rotation)
+    _require_status(rotation, RotationStatus.IN_PROGRESS, action="completed")
+    if today() <= rotation.end:
+        raise Conflict(
+            f"The rotation ends on {rotation.end:%B} {rotation.end.day}; mark it completed "
+            "after that.",
+            code="not_ended",
+        )
+    evaluation = Evaluation(
+        organization=rotation.organization,
+        rotation=rotation,
+        comments=comments.strip(),
+        activities=activities.strip(),
+        **{name: ratings.get(name) for name, _label in Evaluation.COMPETENCIES},
+    )
+    try:
+        evaluation.full_clean(exclude=["organization", "rotation"])
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise Invalid(
+            f"{field.replace('_', ' ')}: {messages[0]}", code="invalid_evaluation", field=field
+        ) from error
+    evaluation.save()
+    rotation.status = RotationStatus.COMPLETED
+    rotation.completed_at = timezone.now()
+    rotation.save(update_fields=["status", "completed_at"])
+    record(rotation, RotationStatus.COMPLETED, by=by)
+    notify(
+        rotation.organization,
+        rotation.student.user.email,
+        "rotation_completed",
+        rotation_context(rotation),
+        dedupe_key=f"rotation-completed:{rotation.pk}",
+    )
+    return rotation
+
+
+def experience_entry(rotation: Rotation) -> dict | None:
+    """An ERAS-style experience entry for a completed rotation (§5)."""
+    if rotation.status != RotationStatus.COMPLETED:
+        return None
+    attending = rotation.attending
+    evaluation = getattr(rotation, "evaluation", None)
+    return {
+        "title": f"{attending.get_specialty_display()} {type_title(rotation).lower()}",
+        "organization": attending.practice_name or attending.display_name,
+        "site": f"{attending.city}, {attending.state}",
+        "supervisor": f"{attending.display_name}, {attending.credentials}",
+        "start": rotation.start.isoformat(),
+        "end": rotation.end.isoformat(),
+        "duration_weeks": rotation.weeks,
+        "hours_per_week": 40 if rotation.mode == "in_person" else 20,
+        "setting": attending.get_care_setting_display(),
+        "activities": evaluation.activities if evaluation else "",
+    }
+
+
+# --- Sweeps -----------------------------------------------------------------------------
+
+
+def remind_and_expire_requests(
+    organization, *, now: datetime | None = None, batch_size: int = 200
+) -> dict:
+    """Attendings are reminded on day 3 and day 6 of an unanswered request; on the
+    response deadline (7 days by default) it expires and the student is told. Each step
+    happens once: rows are locked and their flags checked and set."""
+    now = now or timezone.now()
+    counts = {"expired": 0, "reminded": 0}
+    with transaction.atomic():
+        for rotation in (
+            Rotation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(organization=organization, status=RotationStatus.REQUESTED, respond_by__lte=now)
+            .select_related("student__user", "attending__membership__user")[:batch_size]
+        ):
+            _close(rotation, RotationStatus.EXPIRED, by=None, note="", template="rotation_expired")
+            counts["expired"] += 1
+    for day in REMINDER_DAYS:
+        flag = f"reminded_day{day}_at"
+        with transaction.atomic():
+            due = (
+                Rotation.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(
+                    organization=organization,
+                    status=RotationStatus.REQUESTED,
+                    requested_at__lte=now - timedelta(days=day),
+                    respond_by__gt=now,
+                    **{f"{flag}__isnull": True},
+                )
+                .select_related("student__user", "student__profile", "attending__membership__user")[
+                    :batch_size
+                ]
+            )
+            for rotation in due:
+                setattr(rotation, flag, now)
+                rotation.save(update_fields=[flag])
+                notify(
+                    organization,
+                    rotation.attending.membership.user.email,
+                    "rotation_request_reminder",
+                    {**rotation_context(rotation), "day": day},
+                    dedupe_key=f"rotation-reminder:{rotation.pk}:day{day}",
+                )
+                counts["reminded"] += 1
+    return counts
+
+
+def start_due_rotations(organization, *, on: date | None = None, batch_size: int = 200) -> dict:
+    """On the start date, approved rotations that are ready (readiness checks: paid as
+    due or school confirmed, documents complete) go ``in_progress``; the others go
+    ``on_hold`` and the student and admins are told what is missing. On-hold rotations
+    start as soon as they become ready."""
+    on = on or today()
+    counts = {"started": 0, "on_hold": 0}
+    with transaction.atomic():
+        due = (
+            Rotation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                organization=organization,
+                status__in=(RotationStatus.APPROVED, RotationStatus.ON_HOLD),
+                start__lte=on,
+            )
+            .select_related("student__user", "student__profile", "attending__membership__user")
+            .order_by("start", "pk")[:batch_size]
+        )
+        for rotation in due:
+            missing = readiness.missing_for_start(rotation)
+            if not missing:
+                rotation.status = RotationStatus.IN_PROGRESS
+                rotation.hold_reason = ""
+                rotation.save(update_fields=["status", "hold_reason"])
+                record(rotation, RotationStatus.IN_PROGRESS, by=None)
+                counts["started"] += 1
+            elif rotation.status == RotationStatus.APPROVED:
+                rotation.status = RotationStatus.ON_HOLD
+                rotation.hold_reason = "\n".join(missing)
+                rotation.save(update_fields=["status", "hold_reason"])
+                record(rotation, RotationStatus.ON_HOLD, by=None, note=rotation.hold_reason)
+                context = {**rotation_context(rotation), "missing": missing}
+                key = f"rotation-on-hold:{rotation.pk}:{rotation.start.isoformat()}"
+                notify(
+                    organization,
+                    rotation.student.user.email,
+                    "rotation_on_hold",
+                    context,
+                    dedupe_key=key,
+                )
+                notify_admins(organization, "rotation_on_hold_admin", context, dedupe_key=key)
+                counts["on_hold"] += 1
+    return counts
+
+
+# --- Shared bits ------------------------------------------------------------------------
+
+
+def record(
+    rotation: Rotation, status: str, *, by: Membership | None, note: str = ""
+) -> RotationEvent:
+    return RotationEvent.objects.create(
+        organization=rotation.organization,
+        rotation=rotation,
+        status=status,
+        by=by,
+        note=note.strip(),
+    )
+
+
+def rotation_context(rotation: Rotation, *, note: str = "") -> dict:
+    """JSON context for rotation emails."""
+    return {
+        "rotation_id": rotation.pk,
+        "student_name": rotation.student.display_name,
+        "attending_name": rotation.attending.display_name,
+        "rotation_title": type_title(rotation),
+        "start": long_date(rotation.start),
+        "end": f"{rotation.end:%B} {rotation.end.day}, {rotation.end.year}",
+        "weeks": rotation.weeks,
+        "respond_by": long_date(timezone.localtime(rotation.respond_by).date()),
+        "note": note.strip(),
+        "rotation_url": organization_url(rotation.organization, f"/rotations/{rotation.pk}/"),
+    }
