@@ -79,3 +79,87 @@ class StudentFactory(MembershipFactory):
         fields.update(kwargs)
         profile = StudentProfile(organization=self.organization, membership=self, **fields)
         profile.save()
+
+
+def next_monday(weeks_ahead: int = 1):
+    """The Monday ``weeks_ahead`` weeks after this week's Monday (local time)."""
+    from datetime import timedelta
+
+    today = timezone.localdate()
+    return today - timedelta(days=today.weekday()) + timedelta(weeks=weeks_ahead)
+
+
+class AttendingProfileFactory(factory.django.DjangoModelFactory):
+    """An attending offering every type and mode at $500 a week, minimum 1 week."""
+
+    class Meta:
+        model = "rotations.AttendingProfile"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    membership = factory.SubFactory(
+        MembershipFactory,
+        organization=factory.SelfAttribute("..organization"),
+        role="attending",
+    )
+    display_name = factory.Sequence(lambda n: f"Dr. Jordan Attending{n}")
+    credentials = "MD"
+    specialty = "internal_medicine"
+    practice_name = "Riverside Internal Medicine"
+    setting = "community"
+    care_setting = "both"
+    city = "Houston"
+    state = "TX"
+    has_residency_program = False
+    rotation_types = factory.LazyFunction(
+        lambda: ["clerkship", "elective", "externship", "observership"]
+    )
+    modes = factory.LazyFunction(lambda: ["in_person", "tele"])
+    weekly_rate = factory.LazyFunction(lambda: __import__("decimal").Decimal("500.00"))
+    minimum_weeks = 1
+    contact_email = factory.LazyAttribute(lambda o: f"private.{o.membership.user.email}")
+
+
+class AvailabilityWeekFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "rotations.AvailabilityWeek"
+
+    attending = factory.SubFactory(AttendingProfileFactory)
+    organization = factory.SelfAttribute("attending.organization")
+    week_start = factory.LazyFunction(lambda: next_monday(2))
+    capacity = 2
+
+
+def publish(attending, first_week, weeks: int, capacity: int = 2):
+    """Publish ``weeks`` consecutive weeks from ``first_week`` for ``attending``."""
+    from datetime import timedelta
+
+    return [
+        AvailabilityWeekFactory(
+            attending=attending, week_start=first_week + timedelta(weeks=n), capacity=capacity
+        )
+        for n in range(weeks)
+    ]
+
+
+class RotationFactory(factory.django.DjangoModelFactory):
+    """A requested 2-week clerkship starting in two weeks. Book capacity yourself (or go
+    through the services) when you create it in a booked status."""
+
+    class Meta:
+        model = "rotations.Rotation"
+
+    attending = factory.SubFactory(AttendingProfileFactory)
+    organization = factory.SelfAttribute("attending.organization")
+    student = factory.SubFactory(
+        StudentFactory, organization=factory.SelfAttribute("..organization")
+    )
+    rotation_type = "clerkship"
+    mode = "in_person"
+    start = factory.LazyFunction(lambda: next_monday(2))
+    weeks = 2
+    weekly_rate = factory.SelfAttribute("attending.weekly_rate")
+    status = "requested"
+    requested_at = factory.LazyFunction(timezone.now)
+    respond_by = factory.LazyAttribute(
+        lambda o: o.requested_at + __import__("datetime").timedelta(days=7)
+    )
