@@ -148,6 +148,13 @@ class RotationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "rotations.Rotation"
 
+    @classmethod
+    def _generate(cls, strategy, params):
+        # RotationFactory(organization=org) builds its attending in that organization too.
+        if "organization" in params and "attending" not in params:
+            params.setdefault("attending__organization", params["organization"])
+        return super()._generate(strategy, params)
+
     attending = factory.SubFactory(AttendingProfileFactory)
     organization = factory.SelfAttribute("attending.organization")
     student = factory.SubFactory(
