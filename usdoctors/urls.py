@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("rotations.urls")),
     path("", include("rotations.search_urls")),
+    path("", include("rotations.manage_urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("rotations.api.urls")),
     path("api/v1/", include("rotations.api.search_urls")),

@@ -1,0 +1,66 @@
+"""§4: the NPI carries a "verified by admins" mark once an admin checks it."""
+
+import pytest
+from django_scopes import scopes_disabled
+
+from rotations.models import AttendingProfile, validate_npi
+from tests import factories
+
+
+@pytest.fixture
+def attending(demo):
+    with scopes_disabled():
+        return factories.AttendingProfileFactory(organization=demo["org"], npi="1234567893")
+
+
+def verified_at(attending):
+    with scopes_disabled():
+        return AttendingProfile.objects.get(pk=attending.pk).npi_verified_at
+
+
+def test_npi_check_digit_follows_the_cms_luhn_rule():
+    validate_npi("1234567893")  # the CMS example
+    with pytest.raises(Exception, match="check digit"):
+        validate_npi("1234567890")
+    with pytest.raises(Exception, match="10 digits"):
+        validate_npi("12345")
+
+
+@pytest.mark.django_db
+def test_admin_marks_the_npi_verified_from_the_attendings_page(demo, attending, client_for):
+    admin = client_for(demo["admin"])
+    page = admin.get("/manage/attendings/")
+    assert page.status_code == 200
+    assert "1234567893" in page.content.decode()
+    response = admin.post(f"/manage/attendings/{attending.pk}/verify-npi/", follow=True)
+    assert "marked verified" in response.content.decode()
+    assert verified_at(attending) is not None
+
+
+@pytest.mark.django_db
+def test_only_admins_of_the_organization_can_verify(demo, northside, attending, client_for):
+    assert (
+        client_for(demo["student"])
+        .post(f"/manage/attendings/{attending.pk}/verify-npi/")
+        .status_code
+        == 403
+    )
+    assert client_for(attending.membership).get("/manage/attendings/").status_code == 403
+    assert (
+        client_for(northside["admin"])
+        .post(f"/manage/attendings/{attending.pk}/verify-npi/")
+        .status_code
+        == 404
+    )
+    assert verified_at(attending) is None
+
+
+@pytest.mark.django_db
+def test_an_attending_without_npi_cannot_be_marked(demo, client_for):
+    with scopes_disabled():
+        bare = factories.AttendingProfileFactory(organization=demo["org"], npi="")
+    response = client_for(demo["admin"]).post(
+        f"/manage/attendings/{bare.pk}/verify-npi/", follow=True
+    )
+    assert "has not entered an NPI" in response.content.decode()
+    assert verified_at(bare) is None
