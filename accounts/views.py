@@ -13,6 +13,7 @@ from accounts.choices import TicketCategory, TicketStatus, VerificationStatus
 from accounts.forms import DecisionMessageForm, ReplyForm, StudentProfileForm, TicketForm
 from accounts.models import Membership, StudentProfile, SupportTicket
 from accounts.privacy import visible_student_or_404
+from rotations.views import dashboard_rotations
 from usdoctors.errors import DomainError
 from usdoctors.views import member_required
 
@@ -36,6 +37,7 @@ def dashboard(request):
     elif membership.is_student:
         context["profile"] = membership.profile
         context["missing_fields"] = membership.profile.missing_fields()
+    context.update(dashboard_rotations(membership))
     return render(request, DASHBOARD_TEMPLATES[membership.role], context)
 
 

@@ -21,4 +21,3 @@ def verify_npi(attending: AttendingProfile, *, by: Membership) -> AttendingProfi
         attending.npi_verified_at = timezone.now()
         attending.save(update_fields=["npi_verified_at"])
     return attending
-

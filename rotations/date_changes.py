@@ -78,12 +78,14 @@ def move_rotation(rotation: Rotation, new_start: date) -> Rotation:
     old_starts = rotation.week_starts
     new_starts = week_starts(new_start, rotation.weeks)
     weeks = lock_weeks(rotation.attending, old_starts + new_starts)
+    read_start = rotation.start
     rotation = lock_rotation(rotation)
     if rotation.status not in MOVABLE:
         raise Conflict(
             f"This rotation is {rotation.get_status_display().lower()}; its dates cannot change.",
             code="wrong_status",
         )
+    services.require_unmoved(rotation, since=read_start)
     services.release(weeks, old_starts)
     services.book(rotation.attending, weeks, new_starts)
     rotation.start = new_start
@@ -96,10 +98,15 @@ def accept_date_change(change: DateChange, *, by: Membership) -> DateChange:
     rotation = change.rotation
     if rotation.attending.membership_id != by.pk:
         raise NotAllowed("Only the rotation's attending can answer.", code="not_the_attending")
-    change = DateChange.objects.select_for_update().get(pk=change.pk)
     if change.status != DateChangeStatus.PROPOSED:
         raise Conflict("This date change was already answered.", code="date_change_answered")
+    # Locks in the fixed order: weeks, the rotation (both in move_rotation), then the
+    # proposal. Locking the proposal first deadlocks against a postponement, which takes
+    # the weeks and the rotation before it declines the open proposal.
     rotation = move_rotation(rotation, change.proposed_start)
+    change = DateChange.objects.select_for_update().get(pk=change.pk)
+    if change.status != DateChangeStatus.PROPOSED:  # answered meanwhile: the move rolls back
+        raise Conflict("This date change was already answered.", code="date_change_answered")
     change.status = DateChangeStatus.ACCEPTED
     change.decided_by = by
     change.decided_at = timezone.now()

@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from rotations import search_views
+
+urlpatterns = [
+    path("attendings/", search_views.attending_search, name="attending_search"),
+    path(
+        "attendings/<int:attending_id>/",
+        search_views.attending_detail,
+        name="attending_detail",
+    ),
+]

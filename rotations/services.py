@@ -121,8 +121,10 @@ def check_no_overlap(student: Membership, start: date, weeks: int, *, ignoring=N
     ).select_related("attending")
     for other in candidates:
         if other.pk != getattr(ignoring, "pk", None) and other.end >= start:
+            status = other.get_status_display().lower()
+            article = "an" if status[0] in "aeiou" else "a"  # an approved, an in progress
             raise Conflict(
-                f"You already have a {other.get_status_display().lower()} rotation with "
+                f"You already have {article} {status} rotation with "
                 f"{other.attending.display_name} from {other.start:%b} {other.start.day} "
                 f"to {other.end:%b} {other.end.day}, {other.end.year}, overlapping these weeks.",
                 code="overlapping_rotation",
@@ -292,6 +294,17 @@ def approve_rotation(rotation: Rotation, *, by: Membership) -> Rotation:
     return rotation
 
 
+def require_unmoved(rotation: Rotation, *, since: date) -> None:
+    """The weeks were locked from the dates read before the rotation's own lock; if it
+    moved in between (a date change, a postponement), they are not its weeks, and
+    releasing them would free other students' places: 409, nothing changes."""
+    if rotation.start != since:
+        raise Conflict(
+            "This rotation's dates changed a moment ago; reload it and try again.",
+            code="rotation_changed",
+        )
+
+
 def book(attending, weeks: dict, starts: list[date]) -> None:
     """Take one place in each locked week; 409 names the first week that is full."""
     for start in starts:
@@ -356,8 +369,10 @@ def cancel_rotation(rotation: Rotation, *, by: Membership, reason: str = "") -> 
     if not (by.is_admin or rotation.student_id == by.pk):
         raise NotAllowed("Only the student or an admin can cancel.", code="not_allowed")
     weeks = lock_weeks(rotation.attending, rotation.week_starts)
+    read_start = rotation.start
     rotation = lock_rotation(rotation)
     _require_status(rotation, RotationStatus.APPROVED, RotationStatus.ON_HOLD, action="cancelled")
+    require_unmoved(rotation, since=read_start)
     release(weeks, rotation.week_starts)
     _close(
         rotation,

@@ -1,16 +1,22 @@
 """Seed the demo organizations and accounts (README lists them). Safe to run again."""
 
+import random
 from datetime import timedelta
+from decimal import Decimal
+from functools import cache
 
 from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from accounts.choices import Role, StudentKind, VerificationStatus, VisaStatus
+from accounts.choices import Role, Specialty, StudentKind, VerificationStatus, VisaStatus
 from accounts.models import Membership, StudentProfile, User
+from rotations.choices import CareSetting, Mode, PracticeSetting, RotationType
+from rotations.models import AttendingProfile, AvailabilityWeek
 from usdoctors.models import Organization
 
 DEMO_PASSWORD = "usdoctors-demo"
@@ -21,10 +27,35 @@ STUDENTS = {
     "incomplete": VerificationStatus.INCOMPLETE,
 }
 PLATFORM_STAFF_EMAIL = "staff@usdoctors.test"
+ATTENDINGS_PER_ORGANIZATION = 42  # attending1..attending42@<slug>.test
+AVAILABILITY_WEEKS = 26
+FIRST_NAMES = [
+    "Maria", "James", "Priya", "David", "Aisha", "Michael", "Elena", "Robert", "Mei", "Daniel",
+    "Fatima", "Thomas", "Sofia", "Kevin", "Amara", "Brian", "Leila", "Steven", "Nadia", "Carlos",
+]  # fmt: skip
+LAST_NAMES = [
+    "Alvarez", "Chen", "Patel", "Okafor", "Nguyen", "Rossi", "Kim", "Haddad", "Johnson", "Singh",
+    "Garcia", "Cohen", "Mensah", "Walker", "Ivanova", "Tanaka", "Brooks", "Rahman", "Lopez", "Shah",
+]  # fmt: skip
+CITIES = [
+    ("Houston", "TX"), ("Dallas", "TX"), ("Miami", "FL"), ("Orlando", "FL"), ("Chicago", "IL"),
+    ("Brooklyn", "NY"), ("Rochester", "NY"), ("Newark", "NJ"), ("Atlanta", "GA"),
+    ("Los Angeles", "CA"), ("Fresno", "CA"), ("Phoenix", "AZ"), ("Detroit", "MI"),
+    ("Cleveland", "OH"), ("Philadelphia", "PA"), ("Baltimore", "MD"), ("Nashville", "TN"),
+    ("Charlotte", "NC"), ("Seattle", "WA"), ("Boston", "MA"),
+]  # fmt: skip
+PRACTICE_KINDS = ["Medical Center", "Health", "Clinic", "Associates", "Medical Group"]
+HOSPITAL_KINDS = ["General", "Memorial", "University", "Regional", "Community"]
 MINIMAL_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
+
+
+@cache
+def demo_password_hash() -> str:
+    """Hashed once per run: each hash takes the hasher's full work factor."""
+    return make_password(DEMO_PASSWORD)
 
 
 def ensure_user(email: str, *, first_name: str = "", last_name: str = "", **extra) -> User:
@@ -32,7 +63,7 @@ def ensure_user(email: str, *, first_name: str = "", last_name: str = "", **extr
         email=email, defaults={"first_name": first_name, "last_name": last_name, **extra}
     )
     if created:
-        user.set_password(DEMO_PASSWORD)
+        user.password = demo_password_hash()
         user.save(update_fields=["password"])
     EmailAddress.objects.update_or_create(
         user=user, email=email, defaults={"verified": True, "primary": True}
@@ -72,11 +103,7 @@ class Command(BaseCommand):
             ensure_user(f"admin@{domain}", first_name="Alex", last_name="Admin"),
             Role.ADMIN,
         )
-        for number in range(1, 4):
-            user = ensure_user(
-                f"attending{number}@{domain}", first_name="Dr. Sam", last_name=f"Attending {number}"
-            )
-            ensure_member(organization, user, Role.ATTENDING)
+        self.seed_attendings(organization, slug)
         for label, status in STUDENTS.items():
             user = ensure_user(f"student.{label}@{domain}")
             membership = ensure_member(organization, user, Role.STUDENT, verification_status=status)
@@ -91,6 +118,97 @@ class Command(BaseCommand):
                     membership.decided_at = membership.submitted_at + timedelta(hours=5)
                 membership.save(update_fields=["submitted_at", "decided_at"])
 
+    def seed_attendings(self, organization, slug: str) -> None:
+        """attending1..42@<slug>.test with profiles across specialties, states, settings
+        and prices, and 26 weeks of availability with gaps. The same slug always draws the
+        same data; rows that exist are left alone, so a second run creates nothing."""
+        domain = f"{slug}.test"
+        rng = random.Random(slug)
+        first_week = next_monday()
+        profiles = []
+        for number in range(1, ATTENDINGS_PER_ORGANIZATION + 1):
+            first_name, last_name = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            if number <= 3:  # the accounts the README names keep their names
+                first_name, last_name = "Dr. Sam", f"Attending {number}"
+            fields = self.attending_fields(rng, number, first_name, last_name, domain)
+            weeks = self.availability(rng, first_week)
+            user = ensure_user(
+                f"attending{number}@{domain}",
+                first_name=first_name if number <= 3 else f"Dr. {first_name}",
+                last_name=last_name,
+            )
+            membership = ensure_member(organization, user, Role.ATTENDING)
+            profile, _ = AttendingProfile.objects.get_or_create(
+                organization=organization, membership=membership, defaults=fields
+            )
+            profiles.append((profile, weeks))
+        published = set(
+            AvailabilityWeek.objects.filter(organization=organization).values_list(
+                "attending_id", "week_start"
+            )
+        )
+        AvailabilityWeek.objects.bulk_create(
+            AvailabilityWeek(
+                organization=organization,
+                attending=profile,
+                week_start=week_start,
+                capacity=capacity,
+            )
+            for profile, weeks in profiles
+            for week_start, capacity in weeks
+            if (profile.pk, week_start) not in published
+        )
+
+    @staticmethod
+    def attending_fields(rng, number: int, first_name: str, last_name: str, domain: str) -> dict:
+        specialty = Specialty.values[number % len(Specialty.values)]
+        specialty_label = Specialty(specialty).label
+        city, state = rng.choice(CITIES)
+        setting = rng.choice(PracticeSetting.values)
+        if setting == PracticeSetting.PRIVATE_CLINIC:
+            practice_name = f"{last_name} {specialty_label} {rng.choice(PRACTICE_KINDS)}"
+            has_residency_program = False
+        else:
+            practice_name = f"{city} {rng.choice(HOSPITAL_KINDS)} Hospital"
+            has_residency_program = rng.random() < 0.6
+        npi = valid_npi(rng) if rng.random() < 0.7 else ""
+        npi_verified_at = None
+        if npi and rng.random() < 0.6:
+            npi_verified_at = timezone.now() - timedelta(days=rng.randint(1, 90))
+        writes_lors = rng.random() < 0.8
+        return {
+            "display_name": f"Dr. {first_name.removeprefix('Dr. ')} {last_name}",
+            "credentials": rng.choice(["MD", "MD", "DO"]),
+            "npi": npi,
+            "npi_verified_at": npi_verified_at,
+            "specialty": specialty,
+            "practice_name": practice_name,
+            "setting": setting,
+            "care_setting": rng.choice(CareSetting.values),
+            "city": city,
+            "state": state,
+            "has_residency_program": has_residency_program,
+            "rotation_types": [value for value in RotationType.values if rng.random() < 0.6]
+            or [RotationType.OBSERVERSHIP],
+            "modes": rng.choice([[Mode.IN_PERSON], [Mode.IN_PERSON, Mode.TELE], [Mode.TELE]]),
+            "weekly_rate": Decimal(rng.randrange(250, 1201, 25)),
+            "minimum_weeks": rng.randint(1, 4),
+            "writes_lors": writes_lors,
+            "lor_fee": Decimal(rng.choice([0, 0, 50, 100])) if writes_lors else Decimal(0),
+            "contact_email": f"office.attending{number}@{domain}",
+            "bio": f"{specialty_label} attending in {city}, {state}. "
+            "Students join rounds, clinic and case discussions.",
+        }
+
+    @staticmethod
+    def availability(rng, first_week) -> list:
+        """(Monday, capacity) for the next 26 weeks: mostly published, with gaps."""
+        weeks = []
+        for number in range(AVAILABILITY_WEEKS):
+            if rng.random() < 0.8:
+                weeks.append((first_week + timedelta(weeks=number), rng.randint(1, 3)))
+        return weeks
+
     @staticmethod
     def complete_profile(profile: StudentProfile, label: str, slug: str) -> None:
         profile.full_name = f"{label.title()} Student ({slug})"
@@ -104,3 +222,20 @@ class Command(BaseCommand):
         profile.phone = "+234 801 234 5678"
         profile.cv.save("cv.pdf", ContentFile(MINIMAL_PDF), save=False)
         profile.save()
+
+
+def next_monday():
+    today = timezone.localdate()
+    return today + timedelta(days=7 - today.weekday())
+
+
+def valid_npi(rng) -> str:
+    """Nine random digits and the Luhn check digit over the 80840 prefix (CMS)."""
+    body = f"{rng.randint(1, 2)}{rng.randrange(10**8):08d}"
+    total = 0
+    for position, digit in enumerate(reversed([int(d) for d in "80840" + body])):
+        if position % 2 == 0:  # these double once the check digit is appended
+            digit *= 2
+            digit -= 9 if digit > 9 else 0
+        total += digit
+    return body + str((10 - total % 10) % 10)

@@ -1,0 +1,121 @@
+"""Attending search and profile serializers (DESIGN §4, §12). ``contact_email`` is
+private (§8) and appears in none of them."""
+
+from rest_framework import serializers
+
+from accounts.choices import Specialty
+from rotations.api.serializers import NamedChoiceField
+from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
+from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
+from rotations.search import SORT_SOONEST, SORTS
+
+WEEKS_MESSAGE = f"A rotation lasts 1 to {MAX_WEEKS} weeks."
+
+
+class AttendingSearchQuerySerializer(serializers.Serializer):
+    """The query parameters of ``GET /attendings``; every one is optional."""
+
+    specialty = serializers.ChoiceField(choices=Specialty.choices, required=False)
+    state = serializers.ChoiceField(choices=US_STATES, required=False)
+    rotation_type = serializers.ChoiceField(choices=RotationType.choices, required=False)
+    mode = serializers.ChoiceField(choices=Mode.choices, required=False)
+    setting = serializers.ChoiceField(choices=PracticeSetting.choices, required=False)
+    has_residency_program = serializers.BooleanField(required=False)
+    max_weekly_rate = serializers.DecimalField(
+        max_digits=8, decimal_places=2, min_value=0, required=False
+    )
+    weeks = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_WEEKS,
+        required=False,
+        error_messages={"min_value": WEEKS_MESSAGE, "max_value": WEEKS_MESSAGE},
+    )
+    start_from = serializers.DateField(required=False)
+    start_to = serializers.DateField(required=False)
+    sort = serializers.ChoiceField(choices=list(SORTS.items()), default=SORT_SOONEST)
+
+
+class AttendingSerializer(serializers.ModelSerializer):
+    """An attending as students see them. ``npi_verified``: an admin checked the NPI."""
+
+    npi_verified = serializers.BooleanField(read_only=True)
+    # Named enums shared with the rest of the rotations API (one component per choice set).
+    specialty = NamedChoiceField(Specialty, read_only=True)
+    rotation_types = serializers.ListField(child=NamedChoiceField(RotationType), read_only=True)
+    modes = serializers.ListField(child=NamedChoiceField(Mode), read_only=True)
+
+    class Meta:
+        model = AttendingProfile
+        fields = [
+            "id",
+            "display_name",
+            "credentials",
+            "npi",
+            "npi_verified",
+            "specialty",
+            "practice_name",
+            "setting",
+            "care_setting",
+            "city",
+            "state",
+            "has_residency_program",
+            "rotation_types",
+            "modes",
+            "weekly_rate",
+            "minimum_weeks",
+            "writes_lors",
+            "lor_fee",
+            "bio",
+        ]
+        read_only_fields = fields
+
+
+class AttendingSearchResultSerializer(AttendingSerializer):
+    """A search result: the attending, plus the price of ``weeks`` weeks and when."""
+
+    weeks = serializers.IntegerField(
+        source="search.weeks",
+        read_only=True,
+        help_text="The weeks priced: the `weeks` asked for, else the attending's minimum.",
+    )
+    total = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        source="search.total",
+        read_only=True,
+        help_text="weekly_rate × weeks, USD.",
+    )
+    card_surcharge = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        source="search.card_surcharge",
+        read_only=True,
+        help_text="What paying the total by card adds (the organization's rate); "
+        "Zelle and wire add nothing. 0.00 when card surcharges are off.",
+    )
+    first_start = serializers.DateField(
+        source="search.first_start",
+        read_only=True,
+        allow_null=True,
+        help_text="With a weeks filter: the earliest Monday a qualifying run starts. "
+        "Otherwise the soonest free week. Null when there is none.",
+    )
+
+    class Meta(AttendingSerializer.Meta):
+        fields = [
+            *AttendingSerializer.Meta.fields,
+            "weeks",
+            "total",
+            "card_surcharge",
+            "first_start",
+        ]
+        read_only_fields = fields
+
+
+class AttendingWeekSerializer(serializers.ModelSerializer):
+    free = serializers.IntegerField(read_only=True, help_text="capacity − booked")
+
+    class Meta:
+        model = AvailabilityWeek
+        fields = ["id", "week_start", "capacity", "booked", "free"]
+        read_only_fields = fields

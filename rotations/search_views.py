@@ -1,0 +1,183 @@
+"""Browser pages: search attendings, and one attending's profile with a 26-week calendar
+(DESIGN §4). The search form is a plain GET form; htmx swaps only the results in when
+JavaScript runs, and the page works the same without it."""
+
+from django import forms
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_vary_headers
+
+from accounts.choices import Specialty
+from payments.money import card_surcharge, to_cents
+from rotations import search
+from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
+from rotations.models import MAX_WEEKS, AttendingProfile
+from usdoctors.api import Pagination
+from usdoctors.errors import Invalid
+from usdoctors.views import member_required
+
+SEARCH_TEMPLATE = "rotations/attending_search.html"
+RESULTS_TEMPLATE = "rotations/_search_results.html"
+DETAIL_TEMPLATE = "rotations/attending_detail.html"
+PAGE_SIZE = Pagination.page_size
+
+ANY = [("", "Any")]
+RESIDENCY_CHOICES = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+
+
+def _type_label(label: str) -> str:
+    return label.split(" (")[0]
+
+
+class AttendingSearchForm(forms.Form):
+    specialty = forms.ChoiceField(choices=ANY + Specialty.choices, required=False)
+    rotation_type = forms.ChoiceField(
+        label="Rotation type",
+        choices=ANY + [(value, _type_label(label)) for value, label in RotationType.choices],
+        required=False,
+    )
+    mode = forms.ChoiceField(choices=ANY + Mode.choices, required=False)
+    state = forms.ChoiceField(choices=ANY + US_STATES, required=False)
+    setting = forms.ChoiceField(
+        label="Practice setting", choices=ANY + PracticeSetting.choices, required=False
+    )
+    has_residency_program = forms.TypedChoiceField(
+        label="Residency program in the specialty",
+        choices=RESIDENCY_CHOICES,
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+    )
+    weeks = forms.IntegerField(
+        label="Weeks in a row",
+        min_value=1,
+        max_value=MAX_WEEKS,
+        required=False,
+        help_text=f"1 to {MAX_WEEKS}. Empty: each attending's minimum.",
+        error_messages={
+            "min_value": f"A rotation lasts 1 to {MAX_WEEKS} weeks.",
+            "max_value": f"A rotation lasts 1 to {MAX_WEEKS} weeks.",
+        },
+    )
+    start_from = forms.DateField(
+        label="Earliest start",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    start_to = forms.DateField(
+        label="Latest start",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The first week must start between these dates.",
+    )
+    max_weekly_rate = forms.DecimalField(
+        label="Maximum weekly rate (USD)",
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+        required=False,
+        widget=forms.NumberInput(attrs={"step": "1", "inputmode": "decimal"}),
+    )
+    sort = forms.ChoiceField(label="Sort by", choices=list(search.SORTS.items()), required=False)
+
+    FIELDSETS = (
+        ("What", ("specialty", "rotation_type", "mode")),
+        ("Where", ("state", "setting", "has_residency_program")),
+        ("When", ("weeks", "start_from", "start_to")),
+        ("Price", ("max_weekly_rate",)),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                self.filters = search.SearchFilters.from_data(data)
+            except Invalid as error:
+                self.add_error(error.field, error.message)
+        return data
+
+    def fieldsets(self):
+        return [(legend, [self[name] for name in names]) for legend, names in self.FIELDSETS]
+
+
+def describe_offers(attending: AttendingProfile) -> AttendingProfile:
+    """Readable lists of the rotation types and modes offered, for the templates."""
+    types = dict(RotationType.choices)
+    modes = dict(Mode.choices)
+    attending.type_labels = [
+        _type_label(types[value])
+        for value in RotationType.values
+        if value in attending.rotation_types
+    ]
+    attending.mode_labels = [modes[value] for value in Mode.values if value in attending.modes]
+    return attending
+
+
+def what_to_change(filters: search.SearchFilters) -> list[str]:
+    """Hints for an empty result, naming the filters that narrow most."""
+    hints = []
+    if filters.weeks_filter_applies:
+        hints.append("ask for fewer weeks in a row, or widen the start dates")
+    if filters.max_weekly_rate is not None:
+        hints.append("raise the maximum weekly rate")
+    if filters.state:
+        hints.append("search any state")
+    named = [
+        label
+        for name, label in (
+            ("specialty", "specialty"),
+            ("rotation_type", "rotation type"),
+            ("mode", "mode"),
+            ("setting", "practice setting"),
+            ("has_residency_program", "residency program"),
+        )
+        if getattr(filters, name) not in ("", None)
+    ]
+    if named:
+        hints.append(f"set {', '.join(named)} to Any")
+    return hints
+
+
+@member_required()
+def attending_search(request):
+    form = AttendingSearchForm(request.GET or None)
+    filters = search.SearchFilters()
+    page = None
+    if not form.is_bound or form.is_valid():
+        filters = getattr(form, "filters", filters)
+        results = search.search_attendings(request.organization, filters)
+        page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+        for attending in page:
+            describe_offers(attending)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page_obj": page,
+        "hints": what_to_change(filters),
+    }
+    partial = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+    response = render(request, RESULTS_TEMPLATE if partial else SEARCH_TEMPLATE, context)
+    patch_vary_headers(response, ["HX-Request"])  # caches keep the page and the fragment apart
+    return response
+
+
+def attending_detail_context(request, attending: AttendingProfile) -> dict:
+    """What the detail page shows; a page extending it (the rotation request form)
+    starts from this context."""
+    weeks = attending.minimum_weeks
+    total = to_cents(attending.weekly_rate * weeks)
+    return {
+        "attending": describe_offers(attending),
+        "calendar": search.availability_calendar(attending),
+        "minimum_total": total,
+        "minimum_card_surcharge": card_surcharge(total, request.organization.card_surcharge_rate),
+        "back_query": request.GET.get("back", ""),
+    }
+
+
+@member_required()
+def attending_detail(request, attending_id: int):
+    attending = get_object_or_404(search.public_attendings(request.organization), pk=attending_id)
+    return render(request, DETAIL_TEMPLATE, attending_detail_context(request, attending))

@@ -1,0 +1,606 @@
+"""Browser pages for attendings and rotations (DESIGN §4, §5): the attending's profile
+and availability, the request form, the rotation list and the rotation page with its
+actions and message thread.
+
+Thin: parse → one service call → render (STYLE §2). A DomainError is shown next to the
+field it names, else at the top of the page, with its status code; ``NotAllowed`` on a
+rotation the member can see is a 403 page, a rotation they cannot see is a 404.
+"""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Case, F, When
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Membership
+from accounts.privacy import can_view_student
+from accounts.services import require_verified_student
+from rotations import availability, date_changes, messaging, search, search_views, services
+from rotations.choices import (
+    ACTIVE_STATUSES,
+    BOOKED_STATUSES,
+    TYPES_FOR_KIND,
+    DateChangeStatus,
+    RotationStatus,
+)
+from rotations.forms import (
+    AttendingProfileForm,
+    CancelForm,
+    DateChangeForm,
+    EvaluationForm,
+    MessageForm,
+    PostponeForm,
+    PublishWeeksForm,
+    ReasonForm,
+    RotationRequestForm,
+    StatusFilterForm,
+    next_monday,
+)
+from rotations.models import AttendingProfile, AvailabilityWeek, DateChange, Evaluation, Rotation
+from usdoctors.errors import DomainError, NotAllowed
+from usdoctors.views import member_required
+
+PAGE_SIZE = 50
+# A refusal's field may be named for the service's argument rather than the form's.
+FIELD_ALIASES = {"start": "new_start"}
+
+
+def is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def place_error(form, error: DomainError) -> str:
+    """Put ``error`` next to its field when the form has it; else return the message for
+    the top of the page."""
+    field = error.field if error.field in form.fields else FIELD_ALIASES.get(error.field)
+    if field in form.fields:
+        form.add_error(field, error.message)
+        return ""
+    return error.message
+
+
+def this_monday():
+    today = services.today()
+    return today - timedelta(days=today.weekday())
+
+
+def titled(rotations) -> list[Rotation]:
+    """Give each rotation a ``title`` ("Clerkship") for the templates."""
+    rotations = list(rotations)
+    for rotation in rotations:
+        rotation.title = services.type_title(rotation)
+    return rotations
+
+
+def with_end(week: AvailabilityWeek) -> AvailabilityWeek:
+    week.week_end = week.week_start + timedelta(days=6)
+    return week
+
+
+# --- The attending's own profile and availability (§4) ---------------------------------
+
+
+@member_required("attending")
+def attending_profile(request):
+    membership = request.membership
+    instance = getattr(membership, "attending_profile", None)
+    creating = instance is None
+    if creating:
+        instance = AttendingProfile(
+            organization=request.organization,
+            membership=membership,
+            display_name=membership.user.get_full_name(),
+        )
+    form = AttendingProfileForm(request.POST or None, instance=instance)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            if creating:
+                messages.success(
+                    request,
+                    "Your attending profile is saved. Next, publish the weeks you can host "
+                    "students: they can only request weeks you have published.",
+                )
+                return redirect("availability")
+            messages.success(request, "Your attending profile is saved.")
+            return redirect("attending_profile")
+    return render(
+        request,
+        "rotations/attending_profile.html",
+        {"form": form, "profile": None if creating else instance},
+        status=400 if form.errors else 200,
+    )
+
+
+def _availability_page(request, attending, form, *, status=200):
+    weeks = [
+        with_end(week)
+        for week in AvailabilityWeek.objects.filter(
+            attending=attending, week_start__gte=this_monday()
+        )
+    ]
+    return render(
+        request,
+        "rotations/availability.html",
+        {"attending": attending, "form": form, "weeks": weeks},
+        status=status,
+    )
+
+
+@member_required("attending")
+def availability_page(request):
+    try:
+        attending = availability.attending_profile_of(request.membership)
+    except DomainError as error:
+        return render(request, "rotations/availability.html", {"no_profile": error.message})
+    first = next_monday()
+    form = PublishWeeksForm(
+        request.POST or None, initial={"first_week": first, "last_week": first + timedelta(weeks=7)}
+    )
+    if request.method != "POST":
+        return _availability_page(request, attending, form)
+    if not form.is_valid():
+        return _availability_page(request, attending, form, status=400)
+    data = form.cleaned_data
+    try:
+        weeks = availability.publish_weeks(
+            attending,
+            first_week=data["first_week"],
+            last_week=data["last_week"],
+            capacity=data["capacity"],
+        )
+    except DomainError as error:
+        if top := place_error(form, error):
+            form.add_error(None, top)
+        return _availability_page(request, attending, form, status=error.status_code)
+    messages.success(
+        request,
+        f"Published {len(weeks)} week{'s' if len(weeks) != 1 else ''} from "
+        f"{services.long_date(weeks[0].week_start)} to {services.long_date(weeks[-1].week_start)}, "
+        f"{data['capacity']} student{'s' if data['capacity'] != 1 else ''} at once.",
+    )
+    return redirect("availability")
+
+
+@require_POST
+@member_required("attending")
+def availability_remove(request, week_id: int):
+    """Remove an unbooked week. With htmx the answer is the week's new table row."""
+    week = get_object_or_404(
+        AvailabilityWeek.objects.select_related("attending"),
+        pk=week_id,
+        attending__membership=request.membership,
+    )
+    with_end(week)
+    try:
+        availability.remove_week(week, by=request.membership)
+    except DomainError as error:
+        if is_htmx(request):
+            return render(request, "rotations/_week_row.html", {"week": week, "error": error})
+        messages.error(request, error.message)
+        return _availability_page(
+            request, week.attending, PublishWeeksForm(), status=error.status_code
+        )
+    removed = f"Removed the week of {services.long_date(week.week_start)}."
+    if is_htmx(request):
+        return render(request, "rotations/_week_row.html", {"week": week, "removed": removed})
+    messages.success(request, removed)
+    return redirect("availability")
+
+
+# --- Requesting a rotation (§5) ----------------------------------------------------------
+
+
+def request_form_context(membership: Membership | None, attending: AttendingProfile, data=None):
+    """What ``rotations/_request_form.html`` needs: the form for a verified student, or
+    why there is none. The attending detail view adds this to its context."""
+    context = {"attending": attending, "request_form": None, "request_blocked": ""}
+    if membership is None:
+        context["request_blocked"] = "Log in as a verified student to request a rotation."
+        return context
+    try:
+        require_verified_student(membership)
+    except DomainError as error:
+        context["request_blocked"] = (
+            "Only students can request rotations."
+            if error.code == "not_a_student"
+            else error.message
+        )
+        context["request_blocked_code"] = error.code
+        return context
+    form = RotationRequestForm(data, attending=attending, student=membership)
+    if not form.offers_something:
+        kind = membership.profile.kind
+        allowed = ", ".join(
+            sorted(t.label.split(" (")[0].lower() for t in TYPES_FOR_KIND.get(kind, ()))
+        )
+        context["request_blocked"] = (
+            f"{attending.display_name} offers no rotation type you can take "
+            f"({allowed}). Search for another attending."
+        )
+        return context
+    context["request_form"] = form
+    return context
+
+
+@member_required()
+def rotation_request(request, attending_id: int):
+    """GET: the attending's page with the request form. POST: send the request."""
+    attending = get_object_or_404(
+        search.public_attendings(request.organization).select_related("membership__user"),
+        pk=attending_id,
+    )
+    data = request.POST if request.method == "POST" else None
+    context = {
+        **search_views.attending_detail_context(request, attending),
+        **request_form_context(request.membership, attending, data),
+    }
+    form = context["request_form"]
+    status = 200
+    if request.method == "POST":
+        if form is None:
+            status = 403
+        elif not form.is_valid():
+            status = 400
+        else:
+            try:
+                rotation = services.request_rotation(
+                    request.membership, attending=attending, **form.cleaned_data
+                )
+            except DomainError as error:
+                if top := place_error(form, error):
+                    form.add_error(None, top)
+                status = error.status_code
+            else:
+                respond_by = timezone.localtime(rotation.respond_by).date()
+                messages.success(
+                    request,
+                    f"Your request is on its way to {attending.display_name}. They have until "
+                    f"{services.long_date(respond_by)} to answer; we will email you either way.",
+                )
+                return redirect("rotation_detail", rotation_id=rotation.pk)
+    return render(request, "rotations/attending_detail_request.html", context, status=status)
+
+
+# --- Lists and dashboards ----------------------------------------------------------------
+
+
+@member_required()
+def rotation_list(request):
+    """Students see theirs, attendings the requests to them (waiting ones first, most
+    urgent first), admins all; filter by status; 50 a page."""
+    membership = request.membership
+    rotations = services.visible_rotations(membership)
+    filter_form = StatusFilterForm(request.GET)
+    status = filter_form.cleaned_data["status"] if filter_form.is_valid() else ""
+    if status:
+        rotations = rotations.filter(status=status)
+    if membership.is_attending:
+        # Waiting requests first, the soonest deadline first; the rest by start.
+        waiting_deadline = Case(When(status=RotationStatus.REQUESTED, then=F("respond_by")))
+        rotations = rotations.order_by(waiting_deadline.asc(nulls_last=True), "-start", "-pk")
+    page = Paginator(rotations, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = titled(page.object_list)
+    return render(
+        request,
+        "rotations/rotation_list.html",
+        {
+            "page": page,
+            "filter_form": filter_form,
+            "status": status,
+            "status_label": RotationStatus(status).label if status else "",
+        },
+    )
+
+
+def dashboard_rotations(membership: Membership) -> dict:
+    """What the student and attending dashboards show about rotations."""
+    rotations = services.visible_rotations(membership)
+    if membership.is_student:
+        return {
+            "rotations": titled(rotations.filter(status__in=ACTIVE_STATUSES).order_by("start")[:10])
+        }
+    if membership.is_attending:
+        profile = getattr(membership, "attending_profile", None)
+        waiting = rotations.filter(status=RotationStatus.REQUESTED).order_by("respond_by")
+        return {
+            "attending_profile": profile,
+            "waiting": titled(waiting[:20]),
+            "waiting_count": waiting.count(),
+            "upcoming": titled(rotations.filter(status__in=BOOKED_STATUSES).order_by("start")[:10]),
+            "published_weeks": (
+                AvailabilityWeek.objects.filter(
+                    attending=profile, week_start__gte=this_monday()
+                ).count()
+                if profile
+                else 0
+            ),
+        }
+    return {}
+
+
+# --- One rotation ------------------------------------------------------------------------
+
+ACTION_FORMS = {
+    "decline": ReasonForm,
+    "cancel": CancelForm,
+    "propose": DateChangeForm,
+    "decline_change": ReasonForm,
+    "postpone": PostponeForm,
+    "complete": EvaluationForm,
+    "message": MessageForm,
+}
+MOVABLE = date_changes.MOVABLE
+
+
+def action_form(action: str, data=None):
+    return ACTION_FORMS[action](data, prefix=action.replace("_", "-"))
+
+
+def visible_rotation(request, rotation_id: int) -> Rotation:
+    """A rotation this member may see; any other id (another tenant's too) is a 404."""
+    return get_object_or_404(services.visible_rotations(request.membership), pk=rotation_id)
+
+
+def allowed_actions(membership: Membership, rotation: Rotation, open_change) -> dict:
+    """Which buttons this member sees. The services decide again on every POST."""
+    status = rotation.status
+    is_student = rotation.student_id == membership.pk
+    is_attending = rotation.attending.membership_id == membership.pk
+    return {
+        "approve": is_attending and status == RotationStatus.REQUESTED,
+        "decline": is_attending and status == RotationStatus.REQUESTED,
+        "withdraw": is_student and status == RotationStatus.REQUESTED,
+        "cancel": (is_student or membership.is_admin) and status in MOVABLE,
+        "propose": is_student and status in MOVABLE and open_change is None,
+        "answer_change": is_attending and open_change is not None,
+        "postpone": membership.is_admin and status in MOVABLE,
+        "complete": is_attending and status == RotationStatus.IN_PROGRESS,
+        "message": messaging.is_participant(membership, rotation)
+        and status in messaging.OPEN_STATUSES,
+    }
+
+
+def rotation_page(request, rotation: Rotation, *, bound=None, error: str = "", status=200):
+    membership = request.membership
+    open_change = (
+        rotation.date_changes.filter(status=DateChangeStatus.PROPOSED)
+        .select_related("proposed_by__user")
+        .first()
+    )
+    can_read_thread = messaging.can_read(membership, rotation)
+    evaluation = (
+        getattr(rotation, "evaluation", None)
+        if rotation.status == RotationStatus.COMPLETED
+        else None
+    )
+    rotation.title = services.type_title(rotation)
+    context = {
+        "rotation": rotation,
+        "is_student": rotation.student_id == membership.pk,
+        "is_attending": rotation.attending.membership_id == membership.pk,
+        "can": allowed_actions(membership, rotation, open_change),
+        "forms": {
+            action: (bound or {}).get(action) or action_form(action) for action in ACTION_FORMS
+        },
+        "action_error": error,
+        "open_change": open_change,
+        "ended": services.today() > rotation.end,
+        "events": rotation.events.select_related("by__user", "by__profile"),
+        "can_read_thread": can_read_thread,
+        "thread": (
+            rotation.messages.select_related("author__user", "author__profile")
+            if can_read_thread
+            else []
+        ),
+        "thread_open": rotation.status in messaging.OPEN_STATUSES,
+        "evaluation": evaluation,
+        "ratings": [(label, getattr(evaluation, name)) for name, label in Evaluation.COMPETENCIES]
+        if evaluation
+        else [],
+        "experience": services.experience_entry(rotation),
+        "show_student_profile": can_view_student(membership, rotation.student),
+    }
+    return render(request, "rotations/rotation_detail.html", context, status=status)
+
+
+@member_required()
+def rotation_detail(request, rotation_id: int):
+    return rotation_page(request, visible_rotation(request, rotation_id))
+
+
+def act(request, rotation_id: int, action: str, run, success: str):
+    """One POST action on a rotation: parse its form (if any), call the service, then
+    redirect back with ``success`` or show the refusal on the rotation page."""
+    rotation = visible_rotation(request, rotation_id)
+    form = action_form(action, request.POST) if action in ACTION_FORMS else None
+    if form is not None and not form.is_valid():
+        return rotation_page(request, rotation, bound={action: form}, status=400)
+    try:
+        run(rotation, request.membership, form.cleaned_data if form else {})
+    except NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except DomainError as error:
+        top = place_error(form, error) if form is not None else error.message
+        return rotation_page(
+            request, rotation, bound={action: form}, error=top, status=error.status_code
+        )
+    messages.success(request, success)
+    return redirect("rotation_detail", rotation_id=rotation.pk)
+
+
+def open_change_or_404(rotation_id: int, change_id: int) -> DateChange:
+    return get_object_or_404(DateChange, pk=change_id, rotation_id=rotation_id)
+
+
+@require_POST
+@member_required()
+def rotation_approve(request, rotation_id: int):
+    return act(
+        request,
+        rotation_id,
+        "approve",
+        lambda rotation, by, data: services.approve_rotation(rotation, by=by),
+        "Approved. We emailed the student, and you can now message each other here.",
+    )
+
+
+@require_POST
+@member_required()
+def rotation_decline(request, rotation_id: int):
+    return act(
+        request,
+        rotation_id,
+        "decline",
+        lambda rotation, by, data: services.decline_rotation(
+            rotation, by=by, reason=data["reason"]
+        ),
+        "Declined. We emailed the student.",
+    )
+
+
+@require_POST
+@member_required()
+def rotation_withdraw(request, rotation_id: int):
+    return act(
+        request,
+        rotation_id,
+        "withdraw",
+        lambda rotation, by, data: services.withdraw_rotation(rotation, by=by),
+        "Your request is withdrawn. We told the attending.",
+    )
+
+
+@require_POST
+@member_required()
+def rotation_cancel(request, rotation_id: int):
+    return act(
+        request,
+        rotation_id,
+        "cancel",
+        lambda rotation, by, data: services.cancel_rotation(rotation, by=by, reason=data["reason"]),
+        "The rotation is cancelled and its weeks are free again. Anything already paid "
+        "becomes credit toward the next rotation.",
+    )
+
+
+@require_POST
+@member_required()
+def rotation_complete(request, rotation_id: int):
+    return act(
+        request,
+        rotation_id,
+        "complete",
+        lambda rotation, by, data: services.complete_rotation(
+            rotation,
+            by=by,
+            ratings={name: data[name] for name, _label in Evaluation.COMPETENCIES},
+            comments=data["comments"],
+            activities=data["activities"],
+        ),
+        "Marked completed. The student can now see your evaluation.",
+    )
+
+
+@require_POST
+@member_required()
+def rotation_propose_date(request, rotation_id: int):
+    return act(
+        request,
+        rotation_id,
+        "propose",
+        lambda rotation, by, data: date_changes.propose_date_change(
+            rotation, by=by, new_start=data["new_start"], reason=data["reason"]
+        ),
+        "Your new start date is proposed. We emailed the attending and will tell you their answer.",
+    )
+
+
+@require_POST
+@member_required()
+def rotation_accept_date(request, rotation_id: int, change_id: int):
+    change = open_change_or_404(rotation_id, change_id)
+    return act(
+        request,
+        rotation_id,
+        "accept_change",
+        lambda rotation, by, data: date_changes.accept_date_change(change, by=by),
+        f"Accepted: the rotation now starts {services.long_date(change.proposed_start)}. "
+        "We emailed the student.",
+    )
+
+
+@require_POST
+@member_required()
+def rotation_decline_date(request, rotation_id: int, change_id: int):
+    change = open_change_or_404(rotation_id, change_id)
+    return act(
+        request,
+        rotation_id,
+        "decline_change",
+        lambda rotation, by, data: date_changes.decline_date_change(
+            change, by=by, reason=data["reason"]
+        ),
+        "You declined the new date; the rotation keeps its dates. We emailed the student.",
+    )
+
+
+@require_POST
+@member_required("admin")
+def rotation_postpone(request, rotation_id: int):
+    return act(
+        request,
+        rotation_id,
+        "postpone",
+        lambda rotation, by, data: date_changes.postpone_rotation(
+            rotation, by=by, new_start=data["new_start"], reason=data["reason"]
+        ),
+        "Postponed. We emailed the student and the attending.",
+    )
+
+
+@require_POST
+@member_required()
+def rotation_message(request, rotation_id: int):
+    """Post to the thread. With htmx the answer is the new message (appended to the list)
+    or the form with its error; without, a redirect back or the page with the error."""
+    rotation = visible_rotation(request, rotation_id)
+    form = action_form("message", request.POST)
+    error = ""
+    status = 400
+    if form.is_valid():
+        try:
+            post = messaging.post_message(
+                rotation, author=request.membership, body=form.cleaned_data["body"]
+            )
+        except NotAllowed as refusal:
+            raise PermissionDenied(refusal.message) from refusal
+        except DomainError as refusal:
+            error = place_error(form, refusal)
+            status = refusal.status_code
+        else:
+            if is_htmx(request):
+                return render(
+                    request,
+                    "rotations/_message_posted.html",
+                    {"post": post, "rotation": rotation, "form": action_form("message")},
+                )
+            messages.success(request, "Message sent.")
+            return redirect(reverse("rotation_detail", args=[rotation.pk]) + "#messages")
+    if is_htmx(request):
+        if error:
+            form.add_error(None, error)
+        response = render(
+            request, "rotations/_message_form.html", {"form": form, "rotation": rotation}
+        )
+        # htmx swaps 2xx answers only: send the form back in place of the form.
+        response["HX-Retarget"] = "#message-form"
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    return rotation_page(request, rotation, bound={"message": form}, error=error, status=status)

@@ -1,0 +1,106 @@
+"""Fixtures for the rotations tests. Several people add to this file: append only."""
+
+import pytest
+from django_scopes import scopes_disabled
+
+from notifications.models import OutboundEmail
+from rotations.models import (
+    AvailabilityWeek,
+    DateChange,
+    Evaluation,
+    Message,
+    Rotation,
+    RotationEvent,
+)
+from tests import factories
+
+# --- Rotations API (test_requests_api, test_date_changes_api, test_messages_api, ...) -----
+
+
+@pytest.fixture
+def api(client_for):
+    """``api(membership)`` → a client whose ``post``/``get``/``put``/``patch``/``delete``
+    send JSON on the membership's organization host (or ``host=``)."""
+
+    class JsonClient:
+        def __init__(self, membership, host=None):
+            self.client = client_for(membership, host=host)
+
+        def get(self, path, params=None):
+            return self.client.get(path, params or {})
+
+        def post(self, path, body=None):
+            return self.client.post(path, body or {}, content_type="application/json")
+
+        def put(self, path, body=None):
+            return self.client.put(path, body or {}, content_type="application/json")
+
+        def patch(self, path, body=None):
+            return self.client.patch(path, body or {}, content_type="application/json")
+
+        def delete(self, path):
+            return self.client.delete(path)
+
+    return JsonClient
+
+
+@pytest.fixture
+def attending(demo):
+    """The demo attending's profile: every type and mode, $500 a week, minimum 1 week."""
+    with scopes_disabled():
+        return factories.AttendingProfileFactory(
+            organization=demo["org"], membership=demo["attending"]
+        )
+
+
+@pytest.fixture
+def northside_attending(northside):
+    """Northside's attending, with published weeks and a requested rotation, so a missing
+    tenant filter shows up in demo's answers."""
+    with scopes_disabled():
+        profile = factories.AttendingProfileFactory(
+            organization=northside["org"], membership=northside["attending"]
+        )
+        factories.publish(profile, factories.next_monday(2), 8)
+        factories.RotationFactory(attending=profile, student=northside["student"])
+    return profile
+
+
+@pytest.fixture
+def everything():
+    """A snapshot of every row a rotation call could change, to show nothing did."""
+
+    def snapshot() -> dict:
+        with scopes_disabled():
+            return {
+                "rotations": sorted(
+                    Rotation.objects.values_list("pk", "status", "start", "decision_note")
+                ),
+                "events": RotationEvent.objects.count(),
+                "weeks": sorted(
+                    AvailabilityWeek.objects.values_list("pk", "week_start", "capacity", "booked")
+                ),
+                "date_changes": sorted(DateChange.objects.values_list("pk", "status")),
+                "evaluations": Evaluation.objects.count(),
+                "messages": Message.objects.count(),
+                "emails": sorted(OutboundEmail.objects.values_list("pk", "template")),
+            }
+
+    return snapshot
+
+
+def emails(template: str, recipient: str | None = None) -> list[OutboundEmail]:
+    """Outbox rows for ``template`` (to ``recipient``), oldest first."""
+    with scopes_disabled():
+        rows = OutboundEmail.objects.filter(template=template).order_by("pk")
+        if recipient:
+            rows = rows.filter(recipient=recipient)
+        return list(rows)
+
+
+def booked(attending) -> dict:
+    """``{week_start: booked}`` for the attending's published weeks."""
+    with scopes_disabled():
+        return dict(
+            AvailabilityWeek.objects.filter(attending=attending).values_list("week_start", "booked")
+        )
