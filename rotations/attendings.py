@@ -21,3 +21,10 @@ def verify_npi(attending: AttendingProfile, *, by: Membership) -> AttendingProfi
         attending.npi_verified_at = timezone.now()
         attending.save(update_fields=["npi_verified_at"])
     return attending
+
+
+def clear_npi_check_if_changed(attending: AttendingProfile, *, old_npi: str, new_npi: str) -> None:
+    """The "verified by admins" mark belongs to the number an admin checked: an attending
+    who changes the NPI loses the mark until an admin checks the new one."""
+    if (old_npi or "") != (new_npi or ""):
+        attending.npi_verified_at = None

@@ -3,10 +3,12 @@
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Membership
 from rotations.locks import lock_weeks
 from rotations.models import AttendingProfile, AvailabilityWeek
+from rotations.services import long_date
 from usdoctors.errors import Conflict, Invalid, NotAllowed
 
 MAX_WEEKS_PER_PUBLISH = 78  # a year and a half at once is plenty
@@ -29,13 +31,18 @@ def publish_weeks(
     """Publish every Monday from ``first_week`` to ``last_week`` with ``capacity`` places.
 
     Weeks already published get the new capacity, which may not drop below the places
-    already booked (409 naming the week).
+    already booked (409 naming the week). Only weeks students can still book are published:
+    the first must start after today.
     """
     for name, day in (("first_week", first_week), ("last_week", last_week)):
         if day.weekday() != 0:
-            raise Invalid(
-                f"{day:%A %B} {day.day}, {day.year} is not a Monday.", code="not_monday", field=name
-            )
+            raise Invalid(f"{long_date(day)} is not a Monday.", code="not_monday", field=name)
+    if first_week <= timezone.localdate():
+        raise Invalid(
+            "Publish weeks from next Monday on; past weeks cannot be booked.",
+            code="week_in_past",
+            field="first_week",
+        )
     if last_week < first_week:
         raise Invalid(
             "The last week comes before the first.", code="range_reversed", field="last_week"
@@ -84,8 +91,8 @@ def remove_week(week: AvailabilityWeek, *, by: Membership) -> None:
     week = lock_weeks(week.attending, [week.week_start])[week.week_start]
     if week.booked:
         raise Conflict(
-            f"{week.booked} student(s) are booked the week of {week.week_start:%B} "
-            f"{week.week_start.day}; it cannot be removed.",
+            f"{week.booked} student{' is' if week.booked == 1 else 's are'} booked the week "
+            f"of {week.week_start:%B} {week.week_start.day}; it cannot be removed.",
             code="week_booked",
         )
     week.delete()

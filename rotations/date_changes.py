@@ -38,7 +38,7 @@ def propose_date_change(
             f"This rotation is {rotation.get_status_display().lower()}; its dates cannot change.",
             code="wrong_status",
         )
-    services.check_start(new_start)
+    services.check_start(new_start, field="new_start")
     if new_start == rotation.start:
         raise Invalid("That is the current start date.", code="same_start", field="new_start")
     if DateChange.objects.filter(rotation=rotation, status=DateChangeStatus.PROPOSED).exists():
@@ -86,6 +86,8 @@ def move_rotation(rotation: Rotation, new_start: date) -> Rotation:
             code="wrong_status",
         )
     services.require_unmoved(rotation, since=read_start)
+    # The student may have booked other weeks since proposing: one rotation per week.
+    services.check_no_overlap(rotation.student, new_start, rotation.weeks, ignoring=rotation)
     services.release(weeks, old_starts)
     services.book(rotation.attending, weeks, new_starts)
     rotation.start = new_start
@@ -133,7 +135,9 @@ def decline_date_change(change: DateChange, *, by: Membership, reason: str = "")
     change.decided_by = by
     change.decided_at = timezone.now()
     change.save(update_fields=["status", "decided_by", "decided_at"])
-    _tell_student(rotation, "date_change_declined", change, note=reason + CANCEL_HINT)
+    _tell_student(
+        rotation, "date_change_declined", change, note=(reason.strip() + CANCEL_HINT).strip()
+    )
     return change
 
 
@@ -146,7 +150,7 @@ def postpone_rotation(
         raise NotAllowed("Only admins can postpone rotations.", code="not_admin")
     if not reason.strip():
         raise Invalid("Say why the rotation is postponed.", code="reason_required", field="reason")
-    services.check_start(new_start)
+    services.check_start(new_start, field="new_start")
     rotation = move_rotation(rotation, new_start)
     DateChange.objects.filter(rotation=rotation, status=DateChangeStatus.PROPOSED).update(
         status=DateChangeStatus.DECLINED, decided_by=by, decided_at=timezone.now()

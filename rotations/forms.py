@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Membership
+from rotations.attendings import clear_npi_check_if_changed
 from rotations.choices import (
     TYPES_FOR_KIND,
     Mode,
@@ -102,9 +103,9 @@ class AttendingProfileForm(forms.ModelForm):
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
 
     def save(self, commit=True):
-        # The "verified by admins" mark belongs to the number an admin checked.
-        if "npi" in self.changed_data:
-            self.instance.npi_verified_at = None
+        clear_npi_check_if_changed(
+            self.instance, old_npi=self.initial.get("npi", ""), new_npi=self.instance.npi
+        )
         return super().save(commit)
 
 

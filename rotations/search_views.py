@@ -4,7 +4,7 @@ JavaScript runs, and the page works the same without it."""
 
 from django import forms
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from accounts.choices import Specialty
@@ -18,7 +18,6 @@ from usdoctors.views import member_required
 
 SEARCH_TEMPLATE = "rotations/attending_search.html"
 RESULTS_TEMPLATE = "rotations/_search_results.html"
-DETAIL_TEMPLATE = "rotations/attending_detail.html"
 PAGE_SIZE = Pagination.page_size
 
 ANY = [("", "Any")]
@@ -175,9 +174,3 @@ def attending_detail_context(request, attending: AttendingProfile) -> dict:
         "minimum_card_surcharge": card_surcharge(total, request.organization.card_surcharge_rate),
         "back_query": request.GET.get("back", ""),
     }
-
-
-@member_required()
-def attending_detail(request, attending_id: int):
-    attending = get_object_or_404(search.public_attendings(request.organization), pk=attending_id)
-    return render(request, DETAIL_TEMPLATE, attending_detail_context(request, attending))

@@ -131,15 +131,16 @@ def check_no_overlap(student: Membership, start: date, weeks: int, *, ignoring=N
             )
 
 
-def check_start(start: date) -> None:
+def check_start(start: date, *, field: str = "start") -> None:
+    """Rotations start on a Monday after today."""
     if start.weekday() != 0:
         raise Invalid(
-            f"{start:%A %B} {start.day}, {start.year} is not a Monday; rotations start on Mondays.",
+            f"{long_date(start)} is not a Monday; rotations start on Mondays.",
             code="start_not_monday",
-            field="start",
+            field=field,
         )
     if start <= today():
-        raise Invalid("Choose a start date in the future.", code="start_in_past", field="start")
+        raise Invalid("Choose a start date in the future.", code="start_in_past", field=field)
 
 
 @transaction.atomic
@@ -263,10 +264,13 @@ def _require_attending_of(rotation: Rotation, by: Membership) -> None:
 
 def _require_status(rotation: Rotation, *allowed: str, action: str) -> None:
     if rotation.status not in allowed:
-        raise Conflict(
-            f"This rotation is {rotation.get_status_display().lower()}; it cannot be {action}.",
-            code="wrong_status",
+        status = rotation.get_status_display().lower()
+        message = (
+            f"This rotation is already {status}."
+            if status == action
+            else f"This rotation is {status}; it cannot be {action}."
         )
+        raise Conflict(message, code="wrong_status")
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.choices import Specialty
+from rotations.attendings import clear_npi_check_if_changed
 from rotations.choices import (
     DateChangeStatus,
     Mode,
@@ -115,9 +116,9 @@ class AttendingProfileSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "npi_verified", "npi_verified_at"]
 
     def update(self, instance, validated_data):
-        # The admins' check was of the old number; a new one must be checked again.
-        if "npi" in validated_data and validated_data["npi"] != instance.npi:
-            instance.npi_verified_at = None
+        clear_npi_check_if_changed(
+            instance, old_npi=instance.npi, new_npi=validated_data.get("npi", instance.npi)
+        )
         return super().update(instance, validated_data)
 
 

@@ -309,3 +309,22 @@ def test_only_ones_own_week_can_be_removed(demo, attending, northside_attending,
     assert other_tenants.status_code == 404
     with scopes_disabled():
         assert AvailabilityWeek.objects.filter(pk__in=[theirs.pk, elsewhere.pk]).count() == 2
+
+
+def test_weeks_that_already_started_cannot_be_published(demo, attending, api, everything):
+    today = timezone.localdate()
+    this_monday = today - timedelta(days=today.weekday())
+    before = everything()
+
+    response = api(demo["attending"]).post(
+        "/api/v1/availability",
+        {
+            "first_week": this_monday.isoformat(),
+            "last_week": (this_monday + timedelta(weeks=2)).isoformat(),
+            "capacity": 2,
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "week_in_past"
+    assert everything() == before

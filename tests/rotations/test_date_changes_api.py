@@ -403,3 +403,33 @@ def test_postponing_into_a_full_week_changes_nothing(demo, attending, rotation, 
         before,
         everything(),
     )
+
+
+def test_a_non_monday_new_start_is_reported_on_the_new_start_field(demo, rotation, api):
+    response = propose(api, demo["student"], rotation, START(4) + timedelta(days=2))
+
+    assert response.json()["errors"] == {"new_start": [response.json()["detail"]]}
+
+
+def test_accepting_is_refused_if_the_student_booked_those_weeks_elsewhere_meanwhile(
+    demo, attending, rotation, api, everything
+):
+    """One active rotation per week (§5) holds at acceptance too, not only at proposal."""
+    change = open_change(rotation, demo["student"])  # to START(3)
+    with scopes_disabled():
+        factories.RotationFactory(
+            organization=demo["org"],
+            student=demo["student"],
+            start=START(4),
+            weeks=1,
+            status="requested",
+        )
+    before = everything()
+
+    response = accept(api, demo["attending"], change)
+
+    assert_refused(
+        response, 409, "overlapping_rotation", "overlapping these weeks", before, everything()
+    )
+    assert fresh(change).status == "proposed"
+    assert fresh(rotation).start == START(2)

@@ -250,7 +250,7 @@ def test_a_booked_week_cannot_be_removed(demo, attending, client_for, htmx):
     )
 
     assert response.status_code == (200 if htmx else 409)
-    assert "1 student(s) are booked the week of" in text(response)
+    assert "1 student is booked the week of" in text(response)
     assert weeks_of(attending) == {monday(3): (2, 1)}
 
 
@@ -550,7 +550,7 @@ def test_withdrawing_twice_is_refused(demo, requested, client_for):
     client.post(f"/rotations/{requested.pk}/withdraw/")
     response = client.post(f"/rotations/{requested.pk}/withdraw/")
     assert response.status_code == 409
-    assert "This rotation is withdrawn; it cannot be withdrawn." in top_error(response)
+    assert "This rotation is already withdrawn." in top_error(response)
 
 
 def test_cancelling_needs_a_confirmation(demo, approved, attending, client_for, everything):
