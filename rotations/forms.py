@@ -60,26 +60,7 @@ class AttendingProfileForm(forms.ModelForm):
 
     class Meta:
         model = AttendingProfile
-        fields = [
-            "display_name",
-            "credentials",
-            "npi",
-            "specialty",
-            "practice_name",
-            "setting",
-            "care_setting",
-            "city",
-            "state",
-            "has_residency_program",
-            "bio",
-            "rotation_types",
-            "modes",
-            "weekly_rate",
-            "minimum_weeks",
-            "writes_lors",
-            "lor_fee",
-            "contact_email",
-        ]
+        fields = AttendingProfile.EDITABLE_FIELDS
         labels = {
             "display_name": "Name shown to students",
             "setting": "Practice setting",

@@ -67,6 +67,29 @@ def validate_monday(value: date) -> None:
 class AttendingProfile(TenantModel):
     """An attending physician as students see them (§4). The contact email is private."""
 
+    # What the attending edits; students see all of it but the private fields.
+    EDITABLE_FIELDS = (
+        "display_name",
+        "credentials",
+        "npi",
+        "specialty",
+        "practice_name",
+        "setting",
+        "care_setting",
+        "city",
+        "state",
+        "has_residency_program",
+        "rotation_types",
+        "modes",
+        "weekly_rate",
+        "minimum_weeks",
+        "writes_lors",
+        "lor_fee",
+        "contact_email",
+        "bio",
+    )
+    PRIVATE_FIELDS = ("contact_email",)
+
     membership = models.OneToOneField(
         Membership, on_delete=models.CASCADE, related_name="attending_profile"
     )
@@ -115,6 +138,10 @@ class AttendingProfile(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.display_name}, {self.credentials}"
+
+    @classmethod
+    def public_fields(cls) -> tuple[str, ...]:
+        return tuple(name for name in cls.EDITABLE_FIELDS if name not in cls.PRIVATE_FIELDS)
 
     @property
     def npi_verified(self) -> bool:

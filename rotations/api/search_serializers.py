@@ -46,27 +46,7 @@ class AttendingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AttendingProfile
-        fields = [
-            "id",
-            "display_name",
-            "credentials",
-            "npi",
-            "npi_verified",
-            "specialty",
-            "practice_name",
-            "setting",
-            "care_setting",
-            "city",
-            "state",
-            "has_residency_program",
-            "rotation_types",
-            "modes",
-            "weekly_rate",
-            "minimum_weeks",
-            "writes_lors",
-            "lor_fee",
-            "bio",
-        ]
+        fields = ["id", *AttendingProfile.public_fields(), "npi_verified"]
         read_only_fields = fields
 
 

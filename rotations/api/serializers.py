@@ -90,29 +90,7 @@ class AttendingProfileSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AttendingProfile
-        fields = [
-            "id",
-            "display_name",
-            "credentials",
-            "npi",
-            "npi_verified",
-            "npi_verified_at",
-            "specialty",
-            "practice_name",
-            "setting",
-            "care_setting",
-            "city",
-            "state",
-            "has_residency_program",
-            "rotation_types",
-            "modes",
-            "weekly_rate",
-            "minimum_weeks",
-            "writes_lors",
-            "lor_fee",
-            "contact_email",
-            "bio",
-        ]
+        fields = ["id", *AttendingProfile.EDITABLE_FIELDS, "npi_verified", "npi_verified_at"]
         read_only_fields = ["id", "npi_verified", "npi_verified_at"]
 
     def update(self, instance, validated_data):
