@@ -52,9 +52,6 @@ def test_student_requests_attending_approves_and_they_message(
     page.get_by_role("button", name="Search", exact=True).click()
     page.get_by_role("link", name="Dr. Elena Rivera, MD").click()
     expect(page.get_by_role("heading", name="Dr. Elena Rivera, MD", level=1)).to_be_visible()
-    # The search team's detail view does not render the request form yet: the request
-    # page is the same attending page with the form filled in.
-    page.goto(f"{base}/attendings/{attending.pk}/request/")
     assert_accessible(page, "attending page with the request form")
 
     form = page.locator("#request")
