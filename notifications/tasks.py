@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from notifications import services
-from usdoctors.tenancy import active_organizations, organization_scope
+from usdoctors.tenancy import each_organization, organization_scope
 
 
 @shared_task(acks_late=True)
@@ -14,8 +14,4 @@ def deliver_email(organization_id: int, email_id: int) -> bool:
 
 @shared_task
 def retry_unsent_emails() -> int:
-    sent = 0
-    for organization in active_organizations():
-        with organization_scope(organization.pk):
-            sent += services.retry_unsent(organization)
-    return sent
+    return sum(services.retry_unsent(organization) for organization in each_organization())

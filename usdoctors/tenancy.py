@@ -124,6 +124,13 @@ def active_organizations():
         return list(Organization.objects.filter(is_active=True).order_by("pk"))
 
 
+def each_organization():
+    """Each active organization with its scope entered: how periodic sweeps fan out."""
+    for organization in active_organizations():
+        with organization_scope(organization.pk) as scoped:
+            yield scoped
+
+
 def cache_key(key: str, key_prefix: str, version: int) -> str:
     """Cache keys carry the active organization, so tenants never share an entry."""
     organization = (get_scope() or {}).get("organization")
