@@ -13,3 +13,11 @@ def to_cents(amount) -> Decimal:
 def card_surcharge(amount: Decimal, rate: Decimal) -> Decimal:
     """What paying ``amount`` by card adds at the organization's surcharge ``rate``."""
     return to_cents(Decimal(amount) * Decimal(rate))
+
+
+def price_quote(
+    weekly_rate: Decimal, weeks: int, surcharge_rate: Decimal
+) -> tuple[Decimal, Decimal]:
+    """Price = weekly rate × weeks (§6), and what paying all of it by card would add."""
+    total = to_cents(Decimal(weekly_rate) * weeks)
+    return total, card_surcharge(total, surcharge_rate)

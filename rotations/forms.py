@@ -1,10 +1,7 @@
 """Browser forms for attendings and rotations. They parse input; the rules live in the
 models' validators and in the services (STYLE §2), which the API shares."""
 
-from datetime import timedelta
-
 from django import forms
-from django.utils import timezone
 
 from accounts.models import Membership
 from rotations.attendings import clear_npi_check_if_changed
@@ -18,12 +15,7 @@ from rotations.choices import (
     RotationType,
 )
 from rotations.models import MAX_WEEKS, AttendingProfile, Evaluation
-
-
-def next_monday():
-    """The first Monday after today: the earliest week anything can start."""
-    today = timezone.localdate()
-    return today + timedelta(days=7 - today.weekday())
+from rotations.services import next_monday
 
 
 class MondayInput(forms.DateInput):

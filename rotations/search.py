@@ -37,20 +37,15 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.choices import Role
-from payments.money import card_surcharge, to_cents
+from payments.money import price_quote
 from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
+from rotations.services import next_monday
 from usdoctors.errors import Invalid
 
 SORT_PRICE = "price"
 SORT_SOONEST = "soonest"
 SORTS = {SORT_SOONEST: "Soonest start", SORT_PRICE: "Lowest weekly rate"}
 CALENDAR_WEEKS = 26
-
-
-def first_bookable_week(today: date | None = None) -> date:
-    """The first Monday after today: the earliest start a rotation may have (§5)."""
-    today = today or timezone.localdate()
-    return today + timedelta(days=7 - today.weekday())
 
 
 @dataclass(frozen=True)
@@ -134,7 +129,7 @@ def search_attendings(organization, filters: SearchFilters | dict) -> SearchResu
     docstring). Returns a sequence that reads one page of profiles per slice."""
     if not isinstance(filters, SearchFilters):
         filters = SearchFilters.from_data(filters)
-    earliest = max(filters.start_from or date.min, first_bookable_week())
+    earliest = max(filters.start_from or date.min, next_monday())
     candidates = _filtered(public_attendings(organization), filters)
 
     if filters.weeks_filter_applies:
@@ -261,12 +256,12 @@ class SearchResults:
         loaded = []
         for match in matches:
             profile = profiles[match.pk]
-            total = to_cents(profile.weekly_rate * match.weeks)
+            total, surcharge = price_quote(profile.weekly_rate, match.weeks, self._surcharge_rate)
             profile.search = SearchHit(
                 weeks=match.weeks,
                 weeks_chosen=self._weeks_chosen,
                 total=total,
-                card_surcharge=card_surcharge(total, self._surcharge_rate),
+                card_surcharge=surcharge,
                 first_start=match.first_start,
             )
             loaded.append(profile)
@@ -313,7 +308,7 @@ def availability_calendar(
     attending: AttendingProfile, *, first_week: date | None = None, count: int = CALENDAR_WEEKS
 ) -> list[CalendarWeek]:
     """``count`` Mondays from the first bookable one, each free, full or not offered."""
-    first_week = first_week or first_bookable_week()
+    first_week = first_week or next_monday()
     mondays = [first_week + timedelta(weeks=n) for n in range(count)]
     published = {
         week.week_start: week

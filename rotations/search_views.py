@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from accounts.choices import Specialty
-from payments.money import card_surcharge, to_cents
+from payments.money import price_quote
 from rotations import search
 from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AttendingProfile
@@ -165,12 +165,13 @@ def attending_search(request):
 def attending_detail_context(request, attending: AttendingProfile) -> dict:
     """What the detail page shows; a page extending it (the rotation request form)
     starts from this context."""
-    weeks = attending.minimum_weeks
-    total = to_cents(attending.weekly_rate * weeks)
+    total, surcharge = price_quote(
+        attending.weekly_rate, attending.minimum_weeks, request.organization.card_surcharge_rate
+    )
     return {
         "attending": describe_offers(attending),
         "calendar": search.availability_calendar(attending),
         "minimum_total": total,
-        "minimum_card_surcharge": card_surcharge(total, request.organization.card_surcharge_rate),
+        "minimum_card_surcharge": surcharge,
         "back_query": request.GET.get("back", ""),
     }

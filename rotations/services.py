@@ -47,6 +47,17 @@ def today() -> date:
     return timezone.localdate()
 
 
+def this_monday(on: date | None = None) -> date:
+    """The Monday of the current week."""
+    on = on or today()
+    return on - timedelta(days=on.weekday())
+
+
+def next_monday(on: date | None = None) -> date:
+    """The first Monday after today: the earliest start a rotation may have (§5)."""
+    return this_monday(on) + timedelta(weeks=1)
+
+
 def long_date(day: date) -> str:
     """``Monday January 4, 2027``: how dates read in messages."""
     return f"{day:%A %B} {day.day}, {day.year}"
@@ -96,18 +107,29 @@ def check_weeks_free(
     }
     own = set(ignoring.week_starts) if ignoring else set()
     for start in starts:
-        week = weeks.get(start)
-        if week is None:
-            raise Conflict(
-                f"{attending.display_name} does not host students the week of {long_date(start)}.",
-                code="week_unavailable",
-            )
-        if week.booked - (start in own) >= week.capacity:
-            raise Conflict(
-                f"The week of {long_date(start)} is full "
-                f"({week.booked} of {week.capacity} places taken).",
-                code="week_full",
-            )
+        require_free_place(attending, start, weeks.get(start), own_place=start in own)
+
+
+def require_free_place(
+    attending: AttendingProfile,
+    start: date,
+    week: AvailabilityWeek | None,
+    *,
+    own_place: bool = False,
+    unpublished: str = "does not host",
+) -> None:
+    """409 unless ``week`` is published with a place free (not counting ``own_place``)."""
+    if week is None:
+        raise Conflict(
+            f"{attending.display_name} {unpublished} students the week of {long_date(start)}.",
+            code="week_unavailable",
+        )
+    if week.booked - own_place >= week.capacity:
+        raise Conflict(
+            f"The week of {long_date(start)} is full "
+            f"({week.booked} of {week.capacity} places taken).",
+            code="week_full",
+        )
 
 
 def check_no_overlap(student: Membership, start: date, weeks: int, *, ignoring=None) -> None:
@@ -313,18 +335,7 @@ def book(attending, weeks: dict, starts: list[date]) -> None:
     """Take one place in each locked week; 409 names the first week that is full."""
     for start in starts:
         week = weeks.get(start)
-        if week is None:
-            raise Conflict(
-                f"{attending.display_name} no longer hosts students the week of "
-                f"{long_date(start)}.",
-                code="week_unavailable",
-            )
-        if week.booked >= week.capacity:
-            raise Conflict(
-                f"The week of {long_date(start)} is full "
-                f"({week.booked} of {week.capacity} places taken).",
-                code="week_full",
-            )
+        require_free_place(attending, start, week, unpublished="no longer hosts")
         week.booked += 1
         week.save(update_fields=["booked"])
 

@@ -40,7 +40,6 @@ from rotations.forms import (
     ReasonForm,
     RotationRequestForm,
     StatusFilterForm,
-    next_monday,
 )
 from rotations.models import AttendingProfile, AvailabilityWeek, DateChange, Evaluation, Rotation
 from usdoctors.errors import DomainError, NotAllowed
@@ -63,11 +62,6 @@ def place_error(form, error: DomainError) -> str:
         form.add_error(field, error.message)
         return ""
     return error.message
-
-
-def this_monday():
-    today = services.today()
-    return today - timedelta(days=today.weekday())
 
 
 def titled(rotations) -> list[Rotation]:
@@ -122,7 +116,7 @@ def _availability_page(request, attending, form, *, status=200):
     weeks = [
         with_end(week)
         for week in AvailabilityWeek.objects.filter(
-            attending=attending, week_start__gte=this_monday()
+            attending=attending, week_start__gte=services.this_monday()
         )
     ]
     return render(
@@ -139,7 +133,7 @@ def availability_page(request):
         attending = availability.attending_profile_of(request.membership)
     except DomainError as error:
         return render(request, "rotations/availability.html", {"no_profile": error.message})
-    first = next_monday()
+    first = services.next_monday()
     form = PublishWeeksForm(
         request.POST or None, initial={"first_week": first, "last_week": first + timedelta(weeks=7)}
     )
@@ -316,7 +310,7 @@ def dashboard_rotations(membership: Membership) -> dict:
             "upcoming": titled(rotations.filter(status__in=BOOKED_STATUSES).order_by("start")[:10]),
             "published_weeks": (
                 AvailabilityWeek.objects.filter(
-                    attending=profile, week_start__gte=this_monday()
+                    attending=profile, week_start__gte=services.this_monday()
                 ).count()
                 if profile
                 else 0

@@ -16,10 +16,10 @@ from accounts.models import Membership
 from rotations.models import AttendingProfile, AvailabilityWeek, validate_npi
 from rotations.search import (
     SearchFilters,
-    first_bookable_week,
     first_run_start,
     search_attendings,
 )
+from rotations.services import next_monday
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -311,7 +311,7 @@ def test_service_results_carry_decimal_money(demo):
         [attending] = list(search_attendings(demo["org"], SearchFilters(weeks=3)))
     assert attending.search.total == Decimal("999.99")
     assert attending.search.card_surcharge == Decimal("29.90")
-    assert attending.search.first_start == first_bookable_week() + timedelta(weeks=1)
+    assert attending.search.first_start == next_monday() + timedelta(weeks=1)
 
 
 # --- Bad query parameters -----------------------------------------------------------

@@ -17,6 +17,7 @@ from accounts.choices import Role, Specialty, StudentKind, VerificationStatus, V
 from accounts.models import Membership, StudentProfile, User
 from rotations.choices import CareSetting, Mode, PracticeSetting, RotationType
 from rotations.models import AttendingProfile, AvailabilityWeek
+from rotations.services import next_monday
 from usdoctors.models import Organization
 
 DEMO_PASSWORD = "usdoctors-demo"
@@ -222,11 +223,6 @@ class Command(BaseCommand):
         profile.phone = "+234 801 234 5678"
         profile.cv.save("cv.pdf", ContentFile(MINIMAL_PDF), save=False)
         profile.save()
-
-
-def next_monday():
-    today = timezone.localdate()
-    return today + timedelta(days=7 - today.weekday())
 
 
 def valid_npi(rng) -> str:
