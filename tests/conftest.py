@@ -1,12 +1,10 @@
 """Shared fixtures. Every test module gets two organizations with data in both, so a
 missing tenant filter fails a test instead of passing silently (STYLE §3)."""
 
-import io
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
 from tests import factories
 
@@ -91,12 +89,6 @@ def client_for():
 
 
 @pytest.fixture
-def in_scope():
-    """Run ORM code inside an organization's scope, as views and tasks do."""
-    return lambda organization: scope(organization=organization)
-
-
-@pytest.fixture
 def pdf():
     return pdf_upload
 
@@ -106,8 +98,3 @@ def big_file():
     return lambda size=10 * 1024 * 1024 + 1: SimpleUploadedFile(
         "big.pdf", b"%PDF-1.4\n" + b"0" * size, content_type="application/pdf"
     )
-
-
-@pytest.fixture
-def bytes_io():
-    return io.BytesIO

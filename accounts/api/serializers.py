@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.choices import Specialty, TicketCategory
-from accounts.models import Membership, StudentProfile, SupportTicket, TicketReply
+from accounts.models import StudentProfile, SupportTicket, TicketReply
 from usdoctors.uploads import validate_pdf
 
 
@@ -116,9 +116,3 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
-
-
-class MembershipRefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Membership
-        fields = ["id", "role", "verification_status"]
