@@ -11,6 +11,13 @@ from notifications.services import notify
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """Failed sign-ins count per account across every organization's site and the
+        API, not per host (users are global, §2); see ``accounts.login_limits``."""
+        from accounts.login_limits import attempts_key
+
+        return attempts_key(credentials.get("email", credentials.get("username", "")))
+
     def is_open_for_signup(self, request) -> bool:
         return getattr(request, "organization", None) is not None
 

@@ -4,6 +4,7 @@ from django import forms
 
 from accounts.choices import Specialty, TicketCategory
 from accounts.models import StudentProfile, SupportTicket
+from usdoctors.text import LONG_TEXT_MAX, SHORT_TEXT_MAX
 
 
 class StudentProfileForm(forms.ModelForm):
@@ -28,7 +29,9 @@ class StudentProfileForm(forms.ModelForm):
 
 
 class DecisionMessageForm(forms.Form):
-    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Message")
+    message = forms.CharField(
+        max_length=SHORT_TEXT_MAX, widget=forms.Textarea(attrs={"rows": 3}), label="Message"
+    )
 
 
 class TicketForm(forms.ModelForm):
@@ -44,4 +47,6 @@ class TicketForm(forms.ModelForm):
 
 
 class ReplyForm(forms.Form):
-    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Your reply")
+    message = forms.CharField(
+        max_length=LONG_TEXT_MAX, widget=forms.Textarea(attrs={"rows": 4}), label="Your reply"
+    )

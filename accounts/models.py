@@ -17,7 +17,8 @@ from accounts.choices import (
     VisaStatus,
 )
 from usdoctors.tenancy import TenantModel
-from usdoctors.uploads import validate_pdf
+from usdoctors.text import LONG_TEXT_MAX, SHORT_TEXT_MAX, validate_no_bidi_controls
+from usdoctors.uploads import RemovesReplacedFiles, validate_pdf
 
 EARLIEST_GRADUATION_YEAR = 1960
 YEARS_UNTIL_GRADUATION = 8
@@ -87,7 +88,9 @@ class Membership(TenantModel):
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     status_message = models.TextField(
-        blank=True, help_text="What to finish (needs info) or why (rejected)."
+        blank=True,
+        max_length=SHORT_TEXT_MAX,
+        help_text="What to finish (needs info) or why (rejected).",
     )
     escalated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -131,8 +134,11 @@ def cv_upload_path(profile: "StudentProfile", filename: str) -> str:
     )
 
 
-class StudentProfile(TenantModel):
-    """What a student tells us about themselves for verification (DESIGN §3)."""
+class StudentProfile(RemovesReplacedFiles, TenantModel):
+    """What a student tells us about themselves for verification (DESIGN §3).
+    A replaced CV's file is removed (``RemovesReplacedFiles``)."""
+
+    file_fields = ("cv",)
 
     # What the student edits, in the order the form and the API present it.
     EDITABLE_FIELDS = (
@@ -165,10 +171,12 @@ class StudentProfile(TenantModel):
     )
 
     membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="profile")
-    full_name = models.CharField(max_length=150, blank=True)
+    full_name = models.CharField(max_length=150, blank=True, validators=[validate_no_bidi_controls])
     kind = models.CharField(max_length=3, choices=StudentKind.choices, blank=True)
-    medical_school = models.CharField(max_length=200, blank=True)
-    country = models.CharField(max_length=100, blank=True)
+    medical_school = models.CharField(
+        max_length=200, blank=True, validators=[validate_no_bidi_controls]
+    )
+    country = models.CharField(max_length=100, blank=True, validators=[validate_no_bidi_controls])
     graduation_year = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[validate_graduation_year]
     )
@@ -221,7 +229,7 @@ class ProfileReview(TenantModel):
 
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="reviews")
     action = models.CharField(max_length=16, choices=Action.choices)
-    message = models.TextField(blank=True)
+    message = models.TextField(blank=True, max_length=SHORT_TEXT_MAX)
     by = models.ForeignKey(
         Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -237,8 +245,8 @@ class SupportTicket(TenantModel):
 
     author = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tickets")
     category = models.CharField(max_length=16, choices=TicketCategory.choices)
-    subject = models.CharField(max_length=150)
-    message = models.TextField()
+    subject = models.CharField(max_length=150, validators=[validate_no_bidi_controls])
+    message = models.TextField(max_length=LONG_TEXT_MAX)
     new_email = models.EmailField(blank=True)
     status = models.CharField(
         max_length=10, choices=TicketStatus.choices, default=TicketStatus.OPEN
@@ -256,7 +264,7 @@ class SupportTicket(TenantModel):
 class TicketReply(TenantModel):
     ticket = models.ForeignKey(SupportTicket, on_delete=models.CASCADE, related_name="replies")
     author = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
-    message = models.TextField()
+    message = models.TextField(max_length=LONG_TEXT_MAX)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -3,9 +3,9 @@
 from celery import shared_task
 
 from accounts import services
-from usdoctors.tenancy import each_organization
+from usdoctors.tenancy import sweep_each_organization
 
 
 @shared_task
 def escalate_overdue_verifications() -> int:
-    return sum(services.escalate_overdue_profiles(org) for org in each_organization())
+    return sum(sweep_each_organization(services.escalate_overdue_profiles))

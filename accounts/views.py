@@ -1,7 +1,9 @@
 """Browser pages for accounts: dashboards, the student profile, the verification queue
 and support tickets. Thin: parse → one service call → render (STYLE §2)."""
 
+from allauth.account import views as allauth_views
 from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts import services, tickets
 from accounts.choices import TicketCategory, TicketStatus, VerificationStatus
 from accounts.forms import DecisionMessageForm, ReplyForm, StudentProfileForm, TicketForm
+from accounts.login_limits import TOO_MANY_ATTEMPTS, retry_after_seconds, too_many_attempts_message
 from accounts.models import Membership, StudentProfile, SupportTicket
 from accounts.privacy import visible_student_or_404
 from rotations.views import dashboard_rotations
@@ -22,6 +25,21 @@ DASHBOARD_TEMPLATES = {
     "attending": "dashboard/attending.html",
     "admin": "dashboard/admin.html",
 }
+
+
+class LoginView(allauth_views.LoginView):
+    """allauth's login page, answering 429 with ``Retry-After`` once the account or the
+    address is out of attempts (``accounts.login_limits``)."""
+
+    def form_invalid(self, form):
+        if not form.has_error(NON_FIELD_ERRORS, TOO_MANY_ATTEMPTS):
+            return super().form_invalid(form)
+        retry_after = retry_after_seconds(self.request, form.data.get("login", ""))
+        form.errors[NON_FIELD_ERRORS] = form.error_class([too_many_attempts_message(retry_after)])
+        response = super().form_invalid(form)
+        response.status_code = 429
+        response["Retry-After"] = str(retry_after)
+        return response
 
 
 @member_required()

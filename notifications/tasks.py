@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from notifications import services
-from usdoctors.tenancy import each_organization, organization_scope
+from usdoctors.tenancy import organization_scope, sweep_each_organization
 
 
 @shared_task(acks_late=True)
@@ -14,4 +14,4 @@ def deliver_email(organization_id: int, email_id: int) -> bool:
 
 @shared_task
 def retry_unsent_emails() -> int:
-    return sum(services.retry_unsent(organization) for organization in each_organization())
+    return sum(sweep_each_organization(services.retry_unsent))

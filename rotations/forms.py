@@ -16,6 +16,8 @@ from rotations.choices import (
 )
 from rotations.models import MAX_WEEKS, AttendingProfile, Evaluation
 from rotations.services import next_monday
+from usdoctors.dates import validate_sane_date
+from usdoctors.text import LONG_TEXT_MAX, SHORT_TEXT_MAX
 
 
 class MondayInput(forms.DateInput):
@@ -83,11 +85,14 @@ class AttendingProfileForm(forms.ModelForm):
 
 
 class PublishWeeksForm(forms.Form):
-    first_week = forms.DateField(label="First week (a Monday)", widget=MondayInput())
+    first_week = forms.DateField(
+        label="First week (a Monday)", widget=MondayInput(), validators=[validate_sane_date]
+    )
     last_week = forms.DateField(
         label="Last week (a Monday)",
         widget=MondayInput(),
         help_text="To publish a single week, use the same Monday as the first week.",
+        validators=[validate_sane_date],
     )
     capacity = forms.IntegerField(
         label="Students at once",
@@ -114,6 +119,7 @@ class RotationRequestForm(forms.Form):
         label="Start date (a Monday)",
         widget=MondayInput(),
         help_text="Rotations start on a Monday and run in whole weeks, Monday to Sunday.",
+        validators=[validate_sane_date],
     )
     weeks = forms.IntegerField(label="Number of weeks", min_value=1, max_value=MAX_WEEKS)
     payer = forms.ChoiceField(label="Who pays", choices=Payer.choices, initial=Payer.SELF)
@@ -122,6 +128,7 @@ class RotationRequestForm(forms.Form):
         label="Payment method", choices=PaymentMethod.choices, initial=PaymentMethod.PAYPAL
     )
     message = forms.CharField(
+        max_length=SHORT_TEXT_MAX,
         label="Message to the attending",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -172,6 +179,7 @@ class ReasonForm(forms.Form):
     """Declining a request or a date change: the reason is optional and shown to the student."""
 
     reason = forms.CharField(
+        max_length=SHORT_TEXT_MAX,
         label="Reason (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -185,7 +193,10 @@ class CancelForm(forms.Form):
         error_messages={"required": "Tick the box to confirm the cancellation."},
     )
     reason = forms.CharField(
-        label="Reason (optional)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        max_length=SHORT_TEXT_MAX,
+        label="Reason (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -194,15 +205,22 @@ class DateChangeForm(forms.Form):
         label="New start date (a Monday)",
         widget=MondayInput(),
         help_text="The rotation keeps its length; the attending must have free places.",
+        validators=[validate_sane_date],
     )
     reason = forms.CharField(
-        label="Why (optional)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        max_length=SHORT_TEXT_MAX,
+        label="Why (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
 class PostponeForm(forms.Form):
-    new_start = forms.DateField(label="New start date (a Monday)", widget=MondayInput())
+    new_start = forms.DateField(
+        label="New start date (a Monday)", widget=MondayInput(), validators=[validate_sane_date]
+    )
     reason = forms.CharField(
+        max_length=SHORT_TEXT_MAX,
         label="Reason",
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="For example: the student is ill. Both the student and the attending see it.",
@@ -224,11 +242,13 @@ class EvaluationForm(forms.Form):
     """The attending's evaluation when marking a rotation completed (§5)."""
 
     comments = forms.CharField(
+        max_length=LONG_TEXT_MAX,
         label="Comments for the student's school",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     activities = forms.CharField(
+        max_length=LONG_TEXT_MAX,
         label="What the student did",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For example: admitted and followed patients, presented on rounds. "
@@ -253,6 +273,7 @@ class EvaluationForm(forms.Form):
 
 class MessageForm(forms.Form):
     body = forms.CharField(
+        max_length=LONG_TEXT_MAX,
         label="Your message",
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Write a message."},

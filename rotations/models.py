@@ -24,6 +24,7 @@ from rotations.choices import (
     RotationType,
 )
 from usdoctors.tenancy import TenantModel
+from usdoctors.text import LONG_TEXT_MAX, SHORT_TEXT_MAX, validate_no_bidi_controls
 
 MAX_WEEKS = 12
 
@@ -93,15 +94,17 @@ class AttendingProfile(TenantModel):
     membership = models.OneToOneField(
         Membership, on_delete=models.CASCADE, related_name="attending_profile"
     )
-    display_name = models.CharField(max_length=150)
+    display_name = models.CharField(max_length=150, validators=[validate_no_bidi_controls])
     credentials = models.CharField(max_length=2, choices=Credential.choices, default="MD")
     npi = models.CharField("NPI number", max_length=10, blank=True, validators=[validate_npi])
     npi_verified_at = models.DateTimeField(null=True, blank=True)
     specialty = models.CharField(max_length=32, choices=Specialty.choices)
-    practice_name = models.CharField(max_length=200, blank=True)
+    practice_name = models.CharField(
+        max_length=200, blank=True, validators=[validate_no_bidi_controls]
+    )
     setting = models.CharField(max_length=16, choices=PracticeSetting.choices)
     care_setting = models.CharField(max_length=12, choices=CareSetting.choices)
-    city = models.CharField(max_length=100)
+    city = models.CharField(max_length=100, validators=[validate_no_bidi_controls])
     state = models.CharField(max_length=2, choices=US_STATES)
     has_residency_program = models.BooleanField(
         "residency program in this specialty at the site", default=False
@@ -128,7 +131,7 @@ class AttendingProfile(TenantModel):
     contact_email = models.EmailField(
         blank=True, help_text="Private: released to a student only for a letter (§8)."
     )
-    bio = models.TextField(blank=True)
+    bio = models.TextField(blank=True, max_length=LONG_TEXT_MAX)
 
     class Meta:
         indexes = [
@@ -199,7 +202,7 @@ class Rotation(TenantModel):
     payment_method = models.CharField(
         max_length=8, choices=PaymentMethod.choices, default=PaymentMethod.PAYPAL
     )
-    message = models.TextField(blank=True)
+    message = models.TextField(blank=True, max_length=SHORT_TEXT_MAX)
     weekly_rate = models.DecimalField(
         max_digits=8, decimal_places=2, help_text="The attending's rate when requested."
     )
@@ -209,7 +212,7 @@ class Rotation(TenantModel):
     requested_at = models.DateTimeField(default=timezone.now)
     respond_by = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
+    decision_note = models.TextField(blank=True, max_length=SHORT_TEXT_MAX)
     hold_reason = models.TextField(blank=True)
     reminded_day3_at = models.DateTimeField(null=True, blank=True)
     reminded_day6_at = models.DateTimeField(null=True, blank=True)
@@ -252,7 +255,7 @@ class RotationEvent(TenantModel):
 
     rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="events")
     status = models.CharField(max_length=12, choices=RotationStatus.choices)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=SHORT_TEXT_MAX)
     by = models.ForeignKey(
         Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -270,7 +273,7 @@ class DateChange(TenantModel):
     status = models.CharField(
         max_length=10, choices=DateChangeStatus.choices, default=DateChangeStatus.PROPOSED
     )
-    reason = models.TextField(blank=True)
+    reason = models.TextField(blank=True, max_length=SHORT_TEXT_MAX)
     proposed_by = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
     decided_by = models.ForeignKey(
         Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -307,9 +310,10 @@ class Evaluation(TenantModel):
     clinical_skills = models.PositiveSmallIntegerField(validators=RATING)
     professionalism = models.PositiveSmallIntegerField(validators=RATING)
     communication = models.PositiveSmallIntegerField(validators=RATING)
-    comments = models.TextField(blank=True)
+    comments = models.TextField(blank=True, max_length=LONG_TEXT_MAX)
     activities = models.TextField(
-        help_text="What the student did: shown on the ERAS-style experience entry."
+        max_length=LONG_TEXT_MAX,
+        help_text="What the student did: shown on the ERAS-style experience entry.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -319,7 +323,7 @@ class Message(TenantModel):
 
     rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
-    body = models.TextField()
+    body = models.TextField(max_length=LONG_TEXT_MAX)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -13,6 +13,7 @@ from rotations import search
 from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AttendingProfile
 from usdoctors.api import Pagination
+from usdoctors.dates import validate_sane_date
 from usdoctors.errors import Invalid
 from usdoctors.views import member_required
 
@@ -62,12 +63,14 @@ class AttendingSearchForm(forms.Form):
         label="Earliest start",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_sane_date],
     )
     start_to = forms.DateField(
         label="Latest start",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The first week must start between these dates.",
+        validators=[validate_sane_date],
     )
     max_weekly_rate = forms.DecimalField(
         label="Maximum weekly rate (USD)",
@@ -157,7 +160,11 @@ def attending_search(request):
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request"
     )
-    response = render(request, RESULTS_TEMPLATE if partial else SEARCH_TEMPLATE, context)
+    # Bad filters are bad input (400), but htmx swaps only 2xx: its fragment stays 200.
+    status = 400 if form.is_bound and form.errors and not partial else 200
+    response = render(
+        request, RESULTS_TEMPLATE if partial else SEARCH_TEMPLATE, context, status=status
+    )
     patch_vary_headers(response, ["HX-Request"])  # caches keep the page and the fragment apart
     return response
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scope
 
@@ -543,45 +544,61 @@ def start_due_rotations(organization, *, on: date | None = None, batch_size: int
     """On the start date, approved rotations that are ready (readiness checks: paid as
     due or school confirmed, documents complete) go ``in_progress``; the others go
     ``on_hold`` and the student and admins are told what is missing. On-hold rotations
-    start as soon as they become ready."""
+    start as soon as they become ready.
+
+    Rotations due to start are taken first, then those on hold, each walked in
+    ``(start, id)`` order batch after batch, so on-hold rotations that stay unready never
+    keep a newly due rotation from starting, however many there are."""
     on = on or today()
     counts = {"started": 0, "on_hold": 0}
-    with transaction.atomic():
-        due = (
-            Rotation.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                organization=organization,
-                status__in=(RotationStatus.APPROVED, RotationStatus.ON_HOLD),
-                start__lte=on,
-            )
-            .select_related("student__user", "student__profile", "attending__membership__user")
-            .order_by("start", "pk")[:batch_size]
-        )
-        for rotation in due:
-            missing = readiness.missing_for_start(rotation)
-            if not missing:
-                rotation.status = RotationStatus.IN_PROGRESS
-                rotation.hold_reason = ""
-                rotation.save(update_fields=["status", "hold_reason"])
-                record(rotation, RotationStatus.IN_PROGRESS, by=None)
-                counts["started"] += 1
-            elif rotation.status == RotationStatus.APPROVED:
-                rotation.status = RotationStatus.ON_HOLD
-                rotation.hold_reason = "\n".join(missing)
-                rotation.save(update_fields=["status", "hold_reason"])
-                record(rotation, RotationStatus.ON_HOLD, by=None, note=rotation.hold_reason)
-                context = {**rotation_context(rotation), "missing": missing}
-                key = f"rotation-on-hold:{rotation.pk}:{rotation.start.isoformat()}"
-                notify(
-                    organization,
-                    rotation.student.user.email,
-                    "rotation_on_hold",
-                    context,
-                    dedupe_key=key,
-                )
-                notify_admins(organization, "rotation_on_hold_admin", context, dedupe_key=key)
-                counts["on_hold"] += 1
+    for status in (RotationStatus.APPROVED, RotationStatus.ON_HOLD):
+        after = None
+        while True:
+            after = _start_batch(organization, status, on, after, batch_size, counts)
+            if after is None:
+                break
     return counts
+
+
+@transaction.atomic
+def _start_batch(organization, status, on, after, batch_size, counts) -> tuple | None:
+    """One batch of rotations in ``status`` due by ``on``, after the ``(start, id)`` key
+    ``after``. Returns the last key taken, or None when none were left."""
+    due = Rotation.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        organization=organization, status=status, start__lte=on
+    )
+    if after is not None:
+        due = due.filter(Q(start__gt=after[0]) | Q(start=after[0], pk__gt=after[1]))
+    due = list(
+        due.select_related(
+            "student__user", "student__profile", "attending__membership__user"
+        ).order_by("start", "pk")[:batch_size]
+    )
+    for rotation in due:
+        missing = readiness.missing_for_start(rotation)
+        if not missing:
+            rotation.status = RotationStatus.IN_PROGRESS
+            rotation.hold_reason = ""
+            rotation.save(update_fields=["status", "hold_reason"])
+            record(rotation, RotationStatus.IN_PROGRESS, by=None)
+            counts["started"] += 1
+        elif rotation.status == RotationStatus.APPROVED:
+            rotation.status = RotationStatus.ON_HOLD
+            rotation.hold_reason = "\n".join(missing)
+            rotation.save(update_fields=["status", "hold_reason"])
+            record(rotation, RotationStatus.ON_HOLD, by=None, note=rotation.hold_reason)
+            context = {**rotation_context(rotation), "missing": missing}
+            key = f"rotation-on-hold:{rotation.pk}:{rotation.start.isoformat()}"
+            notify(
+                organization,
+                rotation.student.user.email,
+                "rotation_on_hold",
+                context,
+                dedupe_key=key,
+            )
+            notify_admins(organization, "rotation_on_hold_admin", context, dedupe_key=key)
+            counts["on_hold"] += 1
+    return (due[-1].start, due[-1].pk) if due else None
 
 
 # --- Shared bits ------------------------------------------------------------------------

@@ -5,20 +5,22 @@ from collections import Counter
 from celery import shared_task
 
 from rotations import services
-from usdoctors.tenancy import each_organization
+from usdoctors.tenancy import sweep_each_organization
+
+
+def _totals(results: list[dict], **zero: int) -> dict:
+    totals = Counter(zero)
+    for counts in results:
+        totals.update(counts)
+    return dict(totals)
 
 
 @shared_task
 def remind_and_expire_requests() -> dict:
-    totals = Counter(expired=0, reminded=0)
-    for organization in each_organization():
-        totals.update(services.remind_and_expire_requests(organization))
-    return dict(totals)
+    results = sweep_each_organization(services.remind_and_expire_requests)
+    return _totals(results, expired=0, reminded=0)
 
 
 @shared_task
 def start_due_rotations() -> dict:
-    totals = Counter(started=0, on_hold=0)
-    for organization in each_organization():
-        totals.update(services.start_due_rotations(organization))
-    return dict(totals)
+    return _totals(sweep_each_organization(services.start_due_rotations), started=0, on_hold=0)

@@ -10,6 +10,7 @@ os.environ.setdefault(
 os.environ.setdefault(
     "CELERY_BROKER_URL", os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 )
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key")
 os.environ.setdefault("USDOCTORS_VAR_DIR", "/tmp/usdoctors-test-var")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop + ORM in tests
 

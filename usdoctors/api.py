@@ -1,9 +1,9 @@
 """API plumbing shared by every app: errors as ``{"detail", "code"}``, pagination,
 role permissions (DESIGN §12)."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
-from rest_framework import exceptions, permissions, serializers
+from rest_framework import exceptions, parsers, permissions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,8 +18,29 @@ class Pagination(PageNumberPagination):
     max_page_size = 100
 
 
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, but a body nested deeper than Python can recurse (``"[" * 1000``)
+    is bad input (400), not a server error."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise exceptions.ParseError(
+                "JSON parse error - the body is nested too deeply."
+            ) from error
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large: files may be at most 10 MB."
+    default_code = "request_too_large"
+
+
 def exception_handler(exc, context):
     """Every error body is ``{"detail": str, "code": str}``; field errors add ``errors``."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
     if isinstance(exc, DomainError):
         body = {"detail": exc.message, "code": exc.code}
         if exc.field:

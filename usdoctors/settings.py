@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -27,9 +28,14 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env("DJANGO_SECRET_KEY", "insecure-local-development-key-change-me-in-production")
-if not DEBUG and SECRET_KEY.startswith("insecure") and env_bool("USDOCTORS_REQUIRE_SECRET"):
-    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY in production.")
+DEVELOPMENT_SECRET_KEY = "insecure-local-development-key-change-me-in-production"
+SECRET_KEY = env("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    # Sessions, password resets and signed school links would be forgeable by anyone.
+    raise ImproperlyConfigured(
+        "DEBUG is off and DJANGO_SECRET_KEY is not set: refusing to start with the "
+        "development key. Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=1 for local work)."
+    )
 
 # --- Tenancy (DESIGN §2) -------------------------------------------------------------
 # Organizations live at <slug>.<SITE_DOMAIN> or a custom domain; localhost and
@@ -55,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -69,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "usdoctors.http_errors.ErrorResponseMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "usdoctors.tenancy.TenantMiddleware",
 ]
@@ -135,6 +144,10 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[USDoctors] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+# Password guessing (accounts.login_limits): per client address, and per account across
+# every site and the API. Counts live in the cache: set CACHE_URL (Redis) whenever more
+# than one process serves, so every process shares them.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,100/h/ip,5/5m/key"}
 
 # --- Internationalisation ------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -231,9 +244,15 @@ PAYPAL_WEBHOOK_ID = env("PAYPAL_WEBHOOK_ID")
 
 # --- API (DESIGN §12) ----------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes "no or bad credentials" a 401 (§12).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "usdoctors.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "usdoctors.api.Pagination",
@@ -260,9 +279,39 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security for deployments --------------------------------------------------------
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS is on wherever the sites are served over https (SITE_SCHEME): plain-http requests
+# are redirected, cookies are sent only over HTTPS, and browsers are told (HSTS) to never
+# use plain http for the domain and the organizations' subdomains again.
+HTTPS = env_bool("USDOCTORS_HTTPS", SITE_SCHEME == "https")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's probe speaks plain http
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(365 * 24 * 3600))) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files,
+# never inline. htmx is told not to inject its indicator <style> nor eval attributes
+# (the htmx-config meta tag in base.html); /api/docs/ loads its start-up script as a file.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -10,7 +10,10 @@ re-enter the scope with ``organization_scope``. Cross-tenant code says so with
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +21,9 @@ from django.http import HttpRequest, HttpResponseNotFound
 from django.http.request import split_domain_port
 from django.template.loader import render_to_string
 from django_scopes import ScopedManager, get_scope, scope, scopes_disabled
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TenantModel(models.Model):
@@ -124,11 +130,23 @@ def active_organizations():
         return list(Organization.objects.filter(is_active=True).order_by("pk"))
 
 
-def each_organization():
-    """Each active organization with its scope entered: how periodic sweeps fan out."""
+def sweep_each_organization(sweep: Callable[[Any], T]) -> list[T]:
+    """Run ``sweep(organization)`` for each active organization inside its scope: how
+    periodic sweeps fan out. One organization's error is logged and never stops the
+    others' sweeps (DESIGN §9); the results of those that finished are returned."""
+    results = []
     for organization in active_organizations():
-        with organization_scope(organization.pk) as scoped:
-            yield scoped
+        try:
+            with organization_scope(organization.pk) as scoped:
+                results.append(sweep(scoped))
+        except Exception:
+            logger.exception(
+                "Sweep %s failed for organization %s (id %s); the other organizations go on.",
+                getattr(sweep, "__qualname__", sweep),
+                organization.slug,
+                organization.pk,
+            )
+    return results
 
 
 def cache_key(key: str, key_prefix: str, version: int) -> str:

@@ -1,9 +1,15 @@
-"""Upload checks shared by CVs and documents (DESIGN §3, §7): the type is read from the
-file's first bytes, never from its name, and size is capped."""
+"""Uploads shared by CVs and documents (DESIGN §3, §7): the type is read from the file's
+first bytes, never from its name, size is capped, and a replaced or removed file leaves
+the disk with its row."""
+
+import math
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MEGABYTE = 1024 * 1024
+MAX_UPLOAD_MEGABYTES = 10
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MEGABYTES * MEGABYTE
 
 SIGNATURES = {
     b"%PDF-": "application/pdf",
@@ -27,8 +33,10 @@ def sniff_content_type(uploaded) -> str | None:
 def validate_upload(uploaded, *, allowed: tuple[str, ...], what: str = "The file") -> str:
     """Refuse files over 10 MB or whose content is not one of ``allowed``."""
     if uploaded.size > MAX_UPLOAD_BYTES:
+        # Rounded up, so a file just over the limit never reads as "10.0 MB".
+        size = math.ceil(uploaded.size / MEGABYTE * 100) / 100
         raise ValidationError(
-            f"{what} is {uploaded.size / 1024 / 1024:.1f} MB; the limit is 10 MB.",
+            f"{what} is {size:.2f} MB; files may be at most {MAX_UPLOAD_MEGABYTES} MB.",
             code="file_too_large",
         )
     content_type = sniff_content_type(uploaded)
@@ -43,3 +51,42 @@ def validate_pdf(uploaded) -> None:
     if getattr(uploaded, "_committed", True) and not hasattr(uploaded, "content_type"):
         return
     validate_upload(uploaded, allowed=("application/pdf",), what="The CV")
+
+
+class RemovesReplacedFiles:
+    """Mixin for models with file fields (``file_fields``): when a save replaces or clears
+    a file, or the row is deleted, the old file is removed from storage once the
+    transaction commits (a rollback keeps it, since the row still points at it)."""
+
+    file_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_file_names = {
+            name: getattr(instance, name).name for name in cls.file_fields if name in field_names
+        }
+        return instance
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        stored = getattr(self, "_stored_file_names", {})
+        for name in self.file_fields:
+            old, new = stored.get(name), getattr(self, name).name
+            if old and old != new:
+                _delete_after_commit(getattr(self, name).storage, old)
+        self._stored_file_names = {name: getattr(self, name).name for name in self.file_fields}
+
+    def delete(self, *args, **kwargs):
+        files = [
+            (getattr(self, name).storage, getattr(self, name).name) for name in self.file_fields
+        ]
+        result = super().delete(*args, **kwargs)
+        for storage, name in files:
+            if name:
+                _delete_after_commit(storage, name)
+        return result
+
+
+def _delete_after_commit(storage, name: str) -> None:
+    transaction.on_commit(lambda: storage.delete(name))

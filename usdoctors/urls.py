@@ -1,15 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import views as account_views
 from usdoctors import views
 from usdoctors.admin_site import staff_only_admin
 
 staff_only_admin(admin.site)
 
-handler403 = "usdoctors.views.permission_denied"
-handler404 = "usdoctors.views.page_not_found"
+handler400 = "usdoctors.http_errors.bad_request"
+handler403 = "usdoctors.http_errors.permission_denied"
+handler404 = "usdoctors.http_errors.page_not_found"
+handler500 = "usdoctors.http_errors.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,6 +24,7 @@ urlpatterns = [
         RedirectView.as_view(url="/support/new/?category=email_change"),
         name="account_email",
     ),
+    path("accounts/login/", account_views.LoginView.as_view(), name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("rotations.urls")),
@@ -30,5 +34,5 @@ urlpatterns = [
     path("api/v1/", include("rotations.api.urls")),
     path("api/v1/", include("rotations.api.search_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
 ]

@@ -49,12 +49,3 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
-
-
-def permission_denied(request, exception=None):
-    message = str(exception) if exception and str(exception) else "You cannot open this page."
-    return render(request, "errors/403.html", {"message": message}, status=403)
-
-
-def page_not_found(request, exception=None):
-    return render(request, "errors/404.html", status=404)

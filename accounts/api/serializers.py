@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.choices import Specialty, TicketCategory
 from accounts.models import StudentProfile, SupportTicket, TicketReply
+from usdoctors.text import SHORT_TEXT_MAX
 from usdoctors.uploads import validate_pdf
 
 
@@ -72,11 +73,11 @@ class QueueEntrySerializer(serializers.Serializer):
 
 
 class DecisionMessageSerializer(serializers.Serializer):
-    message = serializers.CharField(max_length=4000)
+    message = serializers.CharField(max_length=SHORT_TEXT_MAX)
 
 
 class RejectionSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=4000)
+    reason = serializers.CharField(max_length=SHORT_TEXT_MAX)
 
 
 class TicketReplySerializer(serializers.ModelSerializer):

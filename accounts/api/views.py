@@ -1,18 +1,17 @@
 """API for accounts (DESIGN §12): me, profile, token, verification, tickets, students."""
 
 from allauth.account.models import EmailAddress
-from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from rest_framework import exceptions, generics, status
 from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services, tickets
+from accounts import login_limits, services, tickets
 from accounts.api.serializers import (
     DecisionMessageSerializer,
     MeSerializer,
@@ -26,7 +25,7 @@ from accounts.api.serializers import (
 )
 from accounts.models import StudentProfile, SupportTicket
 from accounts.privacy import visible_student_or_404
-from usdoctors.api import IsMember, IsOrganizationAdmin, IsStudent, error_responses
+from usdoctors.api import IsMember, IsOrganizationAdmin, IsStudent, JSONParser, error_responses
 from usdoctors.errors import Invalid
 from usdoctors.tenancy import current_membership
 
@@ -85,16 +84,20 @@ class TokenView(APIView):
     authentication_classes = []
 
     @extend_schema(
-        request=TokenRequestSerializer, responses={200: TokenSerializer, **error_responses(400)}
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, **error_responses(400, 429)},
     )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request,
-            email=serializer.validated_data["email"].lower(),
-            password=serializer.validated_data["password"],
-        )
+        try:
+            user = login_limits.authenticate(
+                request,
+                email=serializer.validated_data["email"].lower(),
+                password=serializer.validated_data["password"],
+            )
+        except login_limits.TooManyLoginAttempts as refused:
+            raise exceptions.Throttled(wait=refused.retry_after, detail=refused.message) from None
         if user is None or not user.is_active:
             raise Invalid("Email or password is not right.", code="invalid_credentials")
         if not EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True):

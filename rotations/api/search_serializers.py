@@ -8,6 +8,7 @@ from rotations.api.serializers import NamedChoiceField
 from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
 from rotations.search import SORT_SOONEST, SORTS
+from usdoctors.dates import validate_sane_date
 
 WEEKS_MESSAGE = f"A rotation lasts 1 to {MAX_WEEKS} weeks."
 
@@ -30,8 +31,8 @@ class AttendingSearchQuerySerializer(serializers.Serializer):
         required=False,
         error_messages={"min_value": WEEKS_MESSAGE, "max_value": WEEKS_MESSAGE},
     )
-    start_from = serializers.DateField(required=False)
-    start_to = serializers.DateField(required=False)
+    start_from = serializers.DateField(required=False, validators=[validate_sane_date])
+    start_to = serializers.DateField(required=False, validators=[validate_sane_date])
     sort = serializers.ChoiceField(choices=list(SORTS.items()), default=SORT_SOONEST)
 
 

@@ -32,6 +32,8 @@ from rotations.models import (
     RotationEvent,
 )
 from rotations.services import experience_entry
+from usdoctors.dates import validate_sane_date
+from usdoctors.text import LONG_TEXT_MAX, SHORT_TEXT_MAX
 
 
 class NamedChoiceField(serializers.ChoiceField):
@@ -101,9 +103,12 @@ class AttendingProfileSerializer(serializers.ModelSerializer):
 
 
 class AvailabilityPublishSerializer(serializers.Serializer):
-    first_week = serializers.DateField(help_text="A Monday: the first week to publish.")
+    first_week = serializers.DateField(
+        help_text="A Monday: the first week to publish.", validators=[validate_sane_date]
+    )
     last_week = serializers.DateField(
-        help_text="A Monday on or after ``first_week``: the last week to publish (inclusive)."
+        help_text="A Monday on or after ``first_week``: the last week to publish (inclusive).",
+        validators=[validate_sane_date],
     )
     capacity = serializers.IntegerField(help_text="Students at once, 1 to 20.")
 
@@ -299,7 +304,9 @@ class RotationRequestSerializer(serializers.Serializer):
     attending = serializers.IntegerField(help_text="The attending profile's id.")
     rotation_type = NamedChoiceField(RotationType)
     mode = NamedChoiceField(Mode)
-    start = serializers.DateField(help_text="A Monday in the future.")
+    start = serializers.DateField(
+        help_text="A Monday in the future.", validators=[validate_sane_date]
+    )
     weeks = serializers.IntegerField(
         help_text=f"1 to {MAX_WEEKS}, and at least the attending's minimum."
     )
@@ -312,7 +319,7 @@ class RotationRequestSerializer(serializers.Serializer):
     payment_method = serializers.ChoiceField(
         choices=PaymentMethod.choices, default=PaymentMethod.PAYPAL
     )
-    message = serializers.CharField(allow_blank=True, default="", max_length=4000)
+    message = serializers.CharField(allow_blank=True, default="", max_length=SHORT_TEXT_MAX)
 
     def validate_attending(self, value: int) -> AttendingProfile:
         # Looked up per call, inside the request's tenant scope: another organization's
@@ -326,7 +333,7 @@ class RotationRequestSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, default="", max_length=4000)
+    reason = serializers.CharField(allow_blank=True, default="", max_length=SHORT_TEXT_MAX)
 
 
 RATING = {"min_value": 1, "max_value": 5, "help_text": "1 (poor) to 5 (excellent)."}
@@ -337,22 +344,28 @@ class CompletionSerializer(serializers.Serializer):
     clinical_skills = serializers.IntegerField(**RATING)
     professionalism = serializers.IntegerField(**RATING)
     communication = serializers.IntegerField(**RATING)
-    comments = serializers.CharField(allow_blank=True, default="", max_length=10000)
+    comments = serializers.CharField(allow_blank=True, default="", max_length=LONG_TEXT_MAX)
     activities = serializers.CharField(
-        max_length=10000, help_text="What the student did: shown on the experience entry."
+        max_length=LONG_TEXT_MAX, help_text="What the student did: shown on the experience entry."
     )
 
 
 class PostponeSerializer(serializers.Serializer):
-    new_start = serializers.DateField(help_text="A Monday in the future.")
+    new_start = serializers.DateField(
+        help_text="A Monday in the future.", validators=[validate_sane_date]
+    )
     reason = serializers.CharField(
-        allow_blank=True, max_length=4000, help_text="Required: why it moves (e.g. illness)."
+        allow_blank=True,
+        max_length=SHORT_TEXT_MAX,
+        help_text="Required: why it moves (e.g. illness).",
     )
 
 
 class DateChangeProposalSerializer(serializers.Serializer):
-    new_start = serializers.DateField(help_text="A Monday in the future.")
-    reason = serializers.CharField(allow_blank=True, default="", max_length=4000)
+    new_start = serializers.DateField(
+        help_text="A Monday in the future.", validators=[validate_sane_date]
+    )
+    reason = serializers.CharField(allow_blank=True, default="", max_length=SHORT_TEXT_MAX)
 
 
 class RotationStatusFilterSerializer(serializers.Serializer):
@@ -363,7 +376,7 @@ class RotationStatusFilterSerializer(serializers.Serializer):
 
 
 class MessagePostSerializer(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True, max_length=10000, trim_whitespace=False)
+    body = serializers.CharField(allow_blank=True, max_length=LONG_TEXT_MAX, trim_whitespace=False)
 
 
 class MessageSerializer(serializers.ModelSerializer):

@@ -182,7 +182,7 @@ def test_api_refuses_cv_over_10_mb_and_saves_nothing(student, api, big_file):
     response = patch_multipart(api, {"cv": big_file(), "full_name": "Changed Name"})
 
     assert response.status_code == 400
-    assert response.json()["detail"] == "cv: The CV is 10.0 MB; the limit is 10 MB."
+    assert response.json()["detail"] == "cv: The CV is 10.01 MB; files may be at most 10 MB."
     assert saved_profile(student) == before
 
 
@@ -285,7 +285,7 @@ def test_form_refuses_cv_over_10_mb_and_saves_nothing(student, browser, big_file
 
     assert response.status_code == 200
     assert (
-        error_next_to("cv", "The CV is 10.0 MB; the limit is 10 MB.") in response.content.decode()
+        error_next_to("cv", "The CV is 10.01 MB; files may be at most 10 MB.") in response.content.decode()
     )
     assert saved_profile(student) == before
 

@@ -1,0 +1,27 @@
+"""Dates a person can mean. Input dates outside a window around today are refused where
+they are parsed (400 naming the field, or the message next to the form field), so no
+date arithmetic further in can overflow on ``9999-12-31``."""
+
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+YEARS_BACK = 1
+YEARS_AHEAD = 3
+
+
+def sane_date_window(today: date | None = None) -> tuple[date, date]:
+    """From one year before today to three years after it, inclusive."""
+    today = today or timezone.localdate()
+    return today - timedelta(days=365 * YEARS_BACK), today + timedelta(days=365 * YEARS_AHEAD)
+
+
+def validate_sane_date(value: date) -> None:
+    earliest, latest = sane_date_window()
+    if not earliest <= value <= latest:
+        raise ValidationError(
+            f"Choose a date between {earliest:%B} {earliest.day}, {earliest.year} and "
+            f"{latest:%B} {latest.day}, {latest.year}.",
+            code="date_out_of_range",
+        )
