@@ -2,6 +2,7 @@
 models' validators and in the services (STYLE §2), which the API shares."""
 
 from django import forms
+from django.utils.html import format_html
 
 from accounts.models import Membership
 from rotations.attendings import clear_npi_check_if_changed
@@ -149,9 +150,13 @@ class RotationRequestForm(forms.Form):
         ]
         self.fields["weeks"].initial = attending.minimum_weeks
         if attending.minimum_weeks > 1:
-            self.fields["weeks"].help_text = (
-                f"{attending.display_name} takes students for at least "
-                f"{attending.minimum_weeks} weeks; at most {MAX_WEEKS}."
+            # The name is the attending's own text: escaped here, because Django's default
+            # form templates render help_text with |safe.
+            self.fields["weeks"].help_text = format_html(
+                "{} takes students for at least {} weeks; at most {}.",
+                attending.display_name,
+                attending.minimum_weeks,
+                MAX_WEEKS,
             )
         else:
             self.fields["weeks"].help_text = f"1 to {MAX_WEEKS} weeks."

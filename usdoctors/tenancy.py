@@ -149,8 +149,16 @@ def sweep_each_organization(sweep: Callable[[Any], T]) -> list[T]:
     return results
 
 
+# Keys about global things: sign-in rate-limit counts guard accounts (users are global)
+# and client addresses, so every organization's site and the API share them.
+GLOBAL_CACHE_KEYS = ("allauth:rl:",)
+
+
 def cache_key(key: str, key_prefix: str, version: int) -> str:
-    """Cache keys carry the active organization, so tenants never share an entry."""
+    """Cache keys carry the active organization, so tenants never share an entry
+    (except the few ``GLOBAL_CACHE_KEYS``)."""
+    if key.startswith(GLOBAL_CACHE_KEYS):
+        return f"{key_prefix}:{version}:global:{key}"
     organization = (get_scope() or {}).get("organization")
     tenant = getattr(organization, "pk", organization) or "-"
     return f"{key_prefix}:{version}:org{tenant}:{key}"
