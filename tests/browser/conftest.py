@@ -64,9 +64,32 @@ def assert_accessible():
     return check
 
 
-def log_in(page, base_url: str, email: str, password: str = factories.PASSWORD) -> None:
+def log_in(
+    page, base_url: str, email: str, password: str = factories.PASSWORD, totp_secret: str = ""
+) -> None:
+    """Sign in through the page; admins and staff then type their authenticator app's
+    code (``totp_secret``: the factories give them ``factories.TOTP_SECRET``)."""
     page.goto(f"{base_url}/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign In").click()
+    if totp_secret:
+        page.wait_for_url(f"{base_url}/accounts/2fa/authenticate/")
+        page.get_by_label("Code").fill(factories.totp_code(totp_secret))
+        page.get_by_role("button", name="Sign In").click()
     page.wait_for_url(f"{base_url}/dashboard/")
+
+
+@pytest.fixture
+def page(page):
+    """Every journey also proves the Content-Security-Policy holds: the browser reports
+    no refused script, style or eval on any page it visits."""
+    refused = []
+    page.on(
+        "console",
+        lambda message: refused.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+    yield page
+    assert not refused, "CSP violations:\n" + "\n".join(refused)
