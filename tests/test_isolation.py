@@ -261,6 +261,8 @@ def test_a_host_that_names_no_organization_gets_the_unknown_organization_page(
 
     assert response.status_code == 404
     assert "No organization at this address" in response.content.decode()
+    if path.startswith("/api/"):
+        assert response.json()["code"] == "unknown_organization"
 
 
 def test_signing_up_on_a_host_that_names_no_organization_creates_nothing(world):

@@ -58,6 +58,8 @@ def organization_for_host(host: str):
     return Organization.objects.filter(domains__domain=host).first()
 
 
+UNKNOWN_ORGANIZATION = "No organization at this address."
+
 # Paths that are not any one organization's: the platform staff console and assets.
 UNSCOPED_PREFIXES = ("/admin/", "/static/")
 
@@ -79,6 +81,10 @@ class TenantMiddleware:
                 return self.get_response(request)
         organization = organization_for_host(request.get_host())
         if organization is None or not organization.is_active:
+            from usdoctors.http_errors import is_api_request, json_error
+
+            if is_api_request(request):
+                return json_error(404, UNKNOWN_ORGANIZATION, "unknown_organization")
             return HttpResponseNotFound(
                 render_to_string("errors/unknown_organization.html", request=request)
             )
