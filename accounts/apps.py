@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import signals  # noqa: F401
+        from accounts.audit import register_audited_models
+
+        register_audited_models()

@@ -14,9 +14,14 @@ import time
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import get_adapter
+from allauth.core import ratelimit
 from allauth.core.internal.ratelimit import get_cache_key, parse_rates
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+
+from usdoctors.errors import Invalid
 
 TOO_MANY_ATTEMPTS = "too_many_login_attempts"
 ACTION = "login_failed"
@@ -70,3 +75,26 @@ def authenticate(request, *, email: str, password: str):
         if error.code == TOO_MANY_ATTEMPTS:
             raise TooManyLoginAttempts(retry_after_seconds(request, email)) from error
         raise
+
+
+def verify_second_factor(request, user, code: str) -> None:
+    """A user with an authenticator app signs in to the API with its current code too,
+    as on the login page. A wrong code counts as a failed attempt."""
+    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        return
+    if not code:
+        raise Invalid(
+            "This account uses two-factor sign-in: send the 6-digit code from your "
+            "authenticator app as `code`.",
+            code="mfa_code_required",
+            field="code",
+        )
+    if not TOTP(authenticator).validate_code(code):
+        if not ratelimit.consume(request, action=ACTION, key=attempts_key(user.email)):
+            raise TooManyLoginAttempts(retry_after_seconds(request, user.email))
+        raise Invalid(
+            "That code is not right, or was already used. Try the current code.",
+            code="invalid_mfa_code",
+            field="code",
+        )

@@ -5,7 +5,12 @@ class RotationsConfig(AppConfig):
     name = "rotations"
 
     def ready(self):
+        from auditlog.registry import auditlog
+
         from accounts.privacy import register_attending_relationship
+        from rotations.models import AttendingProfile
         from rotations.services import attending_shares_active_rotation
 
         register_attending_relationship(attending_shares_active_rotation)
+        # Audit trail (issue 10, accounts.audit): the NPI and the admins' check of it.
+        auditlog.register(AttendingProfile, include_fields=["npi", "npi_verified_at"])

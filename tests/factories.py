@@ -1,13 +1,35 @@
-"""factory-boy factories. Build tenant rows under ``scopes_disabled()`` in tests."""
+"""factory-boy factories. Build tenant rows under ``scopes_disabled()`` in tests.
+
+Admins and platform staff must sign in with a second factor (accounts.mfa), so their
+factories give them an authenticator app with ``TOTP_SECRET`` by default;
+``second_factor=False`` builds one without. ``totp_code()`` is the app's current code.
+"""
+
+import time
 
 import factory
 from allauth.account.models import EmailAddress
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.utils import timezone
 
 from accounts.models import Membership, StudentProfile, User
 from usdoctors.models import Organization
 
 PASSWORD = "correct-horse-battery"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the tests' authenticator app (base32)
+
+
+def give_second_factor(user, secret: str = TOTP_SECRET) -> None:
+    """Set up an authenticator app for ``user`` the way allauth's activation does."""
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, secret)
+
+
+def totp_code(secret: str = TOTP_SECRET) -> str:
+    """The code an authenticator app with ``secret`` shows right now."""
+    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -36,6 +58,12 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save(update_fields=["password"])
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
 
+    @factory.post_generation
+    def second_factor(self, create, extracted, **kwargs):
+        """Platform staff have an authenticator app unless ``second_factor=False``."""
+        if create and (self.is_staff or self.is_superuser) and extracted is not False:
+            give_second_factor(self)
+
 
 class MembershipFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -45,6 +73,12 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     role = "student"
+
+    @factory.post_generation
+    def second_factor(self, create, extracted, **kwargs):
+        """Admins have an authenticator app unless ``second_factor=False``."""
+        if create and self.role == "admin" and extracted is not False:
+            give_second_factor(self.user)
 
 
 class StudentFactory(MembershipFactory):

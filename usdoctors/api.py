@@ -10,6 +10,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from usdoctors.errors import DomainError
 from usdoctors.tenancy import current_membership
+from usdoctors.two_factor import (
+    MFA_REQUIRED_CODE,
+    missing_second_factor_message,
+    second_factor_missing,
+)
 
 
 class Pagination(PageNumberPagination):
@@ -87,6 +92,12 @@ class HasRole(permissions.BasePermission):
         if membership is None:
             # Nothing of another organization exists for you: 404, like its pages (§2).
             raise exceptions.NotFound("You are not a member of this organization.")
+        if second_factor_missing(request, membership):
+            # Admins and staff need a second factor first (accounts.mfa); token
+            # clients are only known here, after DRF authenticated them.
+            raise exceptions.PermissionDenied(
+                missing_second_factor_message(request.user), code=MFA_REQUIRED_CODE
+            )
         return membership.role in self.roles
 
 

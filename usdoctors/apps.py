@@ -9,3 +9,29 @@ class UsdoctorsConfig(AppConfig):
         from usdoctors import inprocess_beat
 
         inprocess_beat.start_if_enabled()
+        self.register_audited_models()
+
+    @staticmethod
+    def register_audited_models() -> None:
+        """Organization settings go to the audit trail (issue 10, accounts.audit). Only
+        these fields: a payment credential added later joins with ``mask_fields``."""
+        from auditlog.registry import auditlog
+
+        from usdoctors.models import Organization
+
+        auditlog.register(
+            Organization,
+            include_fields=[
+                "name",
+                "slug",
+                "is_active",
+                "card_surcharge_rate",
+                "immigration_letter_fee",
+                "attending_response_days",
+                "verification_target_hours",
+                "weekly_plan_min_lead_days",
+                "required_document_types",
+                "support_email",
+                "housing_partners",
+            ],
+        )

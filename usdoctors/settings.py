@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "auditlog",
     "usdoctors",
     "notifications",
     "accounts",
@@ -82,11 +84,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Audit entries name the signed-in user (token API clients too) as the actor.
+    "accounts.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "usdoctors.tenancy.TenantMiddleware",
+    # After the tenant: being an admin depends on the organization the host names.
+    "accounts.mfa.RequireSecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "usdoctors.urls"
@@ -148,6 +154,21 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 # every site and the API. Counts live in the cache: set CACHE_URL (Redis) whenever more
 # than one process serves, so every process shares them.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,100/h/ip,5/5m/key"}
+# Proxies we run in front of the web processes: the client address is the one they add.
+ALLAUTH_TRUSTED_PROXY_COUNT = int(env("ALLAUTH_TRUSTED_PROXY_COUNT", "0"))
+# Two-factor sign-in (allauth's MFA, pages under /accounts/2fa/): open to everyone,
+# required for organization admins and platform staff (accounts.mfa).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "USDoctors"
+# Accept the previous and next 30-second code too: phone clocks drift, people type slowly.
+MFA_TOTP_TOLERANCE = 1
+
+# --- Audit trail (issue 10) ----------------------------------------------------------
+# django-auditlog records who changed organization settings, roles, verification
+# decisions and NPI marks, with old and new values (registered in each app's ready()).
+# The base manager reads the old row: tenant models' ScopedManager would raise outside
+# a scope, and the write being audited has already picked its row.
+AUDITLOG_USE_BASE_MANAGER = True
 
 # --- Internationalisation ------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -267,7 +288,10 @@ SPECTACULAR_SETTINGS = {
         "Clinical rotations for international medical students and graduates. "
         "The organization (tenant) is taken from the request host; another "
         "organization's object ids answer 404. Errors are JSON "
-        '`{"detail": "...", "code": "..."}`.'
+        '`{"detail": "...", "code": "..."}`. Organization admins and platform staff '
+        "must have set up two-factor sign-in (an authenticator app, on the site under "
+        "/accounts/2fa/) first: until then every call answers 403 with code "
+        "`mfa_required`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

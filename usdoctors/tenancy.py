@@ -155,9 +155,10 @@ def sweep_each_organization(sweep: Callable[[Any], T]) -> list[T]:
     return results
 
 
-# Keys about global things: sign-in rate-limit counts guard accounts (users are global)
-# and client addresses, so every organization's site and the API share them.
-GLOBAL_CACHE_KEYS = ("allauth:rl:",)
+# Keys about global things, shared by every organization's site and the API: sign-in
+# rate-limit counts guard accounts (users are global) and client addresses, and a used
+# two-factor code must not work again on another organization's site.
+GLOBAL_CACHE_KEYS = ("allauth:rl:", "allauth.mfa.totp.used")
 
 
 def cache_key(key: str, key_prefix: str, version: int) -> str:

@@ -3,7 +3,7 @@
 from allauth.account.models import EmailAddress
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, status
 from rest_framework.authtoken.models import Token
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from accounts import login_limits, services, tickets
 from accounts.api.serializers import (
+    TICKET_REQUEST,
     DecisionMessageSerializer,
     MeSerializer,
     QueueEntrySerializer,
@@ -29,11 +30,16 @@ from usdoctors.api import IsMember, IsOrganizationAdmin, IsStudent, JSONParser, 
 from usdoctors.errors import Invalid
 from usdoctors.tenancy import current_membership
 
+# Every call but POST /auth/token needs a member of the request's organization: no or bad
+# credentials answer 401, a signed-in user who is not a member 404 (§2), a refusal for the
+# caller's role or state 403. Calls taking input add 400, state conflicts 409.
+MEMBER_ERRORS = (401, 403, 404)
+
 
 class MeView(APIView):
     permission_classes = [IsMember]
 
-    @extend_schema(responses={200: MeSerializer, **error_responses(401, 403)})
+    @extend_schema(responses={200: MeSerializer, **error_responses(*MEMBER_ERRORS)})
     def get(self, request):
         return Response(MeSerializer(current_membership(request)).data)
 
@@ -45,13 +51,13 @@ class ProfileView(APIView):
     permission_classes = [IsStudent]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: StudentProfileSerializer, **error_responses(401, 403)})
+    @extend_schema(responses={200: StudentProfileSerializer, **error_responses(*MEMBER_ERRORS)})
     def get(self, request):
         return Response(StudentProfileSerializer(current_membership(request).profile).data)
 
     @extend_schema(
         request=StudentProfileSerializer,
-        responses={200: StudentProfileSerializer, **error_responses(400, 401, 403, 409)},
+        responses={200: StudentProfileSerializer, **error_responses(400, *MEMBER_ERRORS, 409)},
     )
     def patch(self, request):
         membership = current_membership(request)
@@ -69,7 +75,7 @@ class ProfileSubmitView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: StudentProfileSerializer, **error_responses(400, 401, 403, 409)},
+        responses={200: StudentProfileSerializer, **error_responses(400, *MEMBER_ERRORS, 409)},
     )
     def post(self, request):
         membership = services.submit_profile(current_membership(request))
@@ -78,7 +84,8 @@ class ProfileSubmitView(APIView):
 
 class TokenView(APIView):
     """Exchange email and password for an API token (``Authorization: Token <key>``).
-    The email must be verified and the user a member of this organization."""
+    The email must be verified and the user a member of this organization; an account
+    with two-factor sign-in also sends its authenticator app's current ``code``."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -105,10 +112,21 @@ class TokenView(APIView):
         request.user = user
         if current_membership(request) is None:
             raise Invalid("Email or password is not right.", code="invalid_credentials")
+        try:
+            login_limits.verify_second_factor(
+                request, user, serializer.validated_data.get("code", "")
+            )
+        except login_limits.TooManyLoginAttempts as refused:
+            raise exceptions.Throttled(wait=refused.retry_after, detail=refused.message) from None
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: QueueEntrySerializer(many=True), **error_responses(*MEMBER_ERRORS)}
+    )
+)
 class VerificationQueueView(generics.ListAPIView):
     """Pending profiles, oldest first, with their age and the organization's target."""
 
@@ -134,6 +152,9 @@ class VerificationQueueView(generics.ListAPIView):
         return self.get_paginated_response(QueueEntrySerializer(rows, many=True).data)
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: StudentProfileSerializer, **error_responses(*MEMBER_ERRORS)})
+)
 class AdminProfileView(generics.RetrieveAPIView):
     permission_classes = [IsOrganizationAdmin]
     serializer_class = StudentProfileSerializer
@@ -164,7 +185,7 @@ class _ProfileDecisionView(APIView):
         return Response(StudentProfileSerializer(profile).data)
 
 
-DECISION_ERRORS = error_responses(400, 401, 403, 404, 409)
+DECISION_ERRORS = error_responses(400, *MEMBER_ERRORS, 409)
 
 
 class VerifyProfileView(_ProfileDecisionView):
@@ -211,6 +232,11 @@ def _visible_tickets(request):
     return queryset if membership.is_admin else queryset.filter(author=membership)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: SupportTicketSerializer(many=True), **error_responses(*MEMBER_ERRORS)}
+    )
+)
 class TicketListView(generics.ListCreateAPIView):
     """Your tickets (admins: all of the organization's). ``email_change`` needs
     ``new_email``, an address no other account uses."""
@@ -221,7 +247,10 @@ class TicketListView(generics.ListCreateAPIView):
     def get_queryset(self):
         return _visible_tickets(self.request)
 
-    @extend_schema(responses={201: SupportTicketSerializer, **error_responses(400, 401, 403)})
+    @extend_schema(
+        request=TICKET_REQUEST,
+        responses={201: SupportTicketSerializer, **error_responses(400, *MEMBER_ERRORS)},
+    )
     def post(self, request, *args, **kwargs):
         serializer = SupportTicketSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -229,6 +258,9 @@ class TicketListView(generics.ListCreateAPIView):
         return Response(SupportTicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: SupportTicketSerializer, **error_responses(*MEMBER_ERRORS)})
+)
 class TicketDetailView(generics.RetrieveAPIView):
     permission_classes = [IsMember]
     serializer_class = SupportTicketSerializer
@@ -242,7 +274,7 @@ class TicketReplyView(APIView):
 
     @extend_schema(
         request=TicketReplySerializer,
-        responses={201: TicketReplySerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: TicketReplySerializer, **error_responses(400, *MEMBER_ERRORS, 409)},
     )
     def post(self, request, pk: int):
         ticket = get_object_or_404(_visible_tickets(request), pk=pk)
@@ -262,7 +294,7 @@ class TicketApproveView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: SupportTicketSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: SupportTicketSerializer, **error_responses(400, *MEMBER_ERRORS, 409)},
     )
     def post(self, request, pk: int):
         ticket = get_object_or_404(SupportTicket, pk=pk)
@@ -278,7 +310,7 @@ class StudentDetailView(APIView):
 
     permission_classes = [IsMember]
 
-    @extend_schema(responses={200: StudentProfileSerializer, **error_responses(401, 403, 404)})
+    @extend_schema(responses={200: StudentProfileSerializer, **error_responses(*MEMBER_ERRORS)})
     def get(self, request, pk: int):
         profile = get_object_or_404(
             StudentProfile.objects.select_related("membership__user"), pk=pk

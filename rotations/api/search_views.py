@@ -24,6 +24,10 @@ from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AvailabilityWeek
 from usdoctors.api import IsMember, error_responses
 
+# Any member may call these: no or bad credentials answer 401, a signed-in user who is not
+# a member 404 (§2), a refusal for the caller's role or state 403.
+MEMBER_ERRORS = (401, 403, 404)
+
 
 def _query(name, description, type_=OpenApiTypes.STR, enum=None) -> OpenApiParameter:
     return OpenApiParameter(
@@ -98,7 +102,7 @@ class AttendingSearchView(generics.ListAPIView):
         parameters=SEARCH_PARAMETERS,
         responses={
             200: AttendingSearchResultSerializer(many=True),
-            **error_responses(400, 401, 403, 404),
+            **error_responses(400, *MEMBER_ERRORS),
         },
     )
     def get(self, request, *args, **kwargs):
@@ -113,7 +117,7 @@ class AttendingDetailView(APIView):
 
     @extend_schema(
         parameters=[ATTENDING_ID],
-        responses={200: AttendingSerializer, **error_responses(401, 403, 404)},
+        responses={200: AttendingSerializer, **error_responses(*MEMBER_ERRORS)},
     )
     def get(self, request, pk: int):
         attending = get_object_or_404(search.public_attendings(request.organization), pk=pk)
@@ -139,7 +143,7 @@ class AttendingAvailabilityView(generics.ListAPIView):
         parameters=[ATTENDING_ID],
         responses={
             200: AttendingWeekSerializer(many=True),
-            **error_responses(401, 403, 404),
+            **error_responses(*MEMBER_ERRORS),
         },
     )
     def get(self, request, *args, **kwargs):

@@ -5,10 +5,12 @@ rotations.services, rotations.availability, rotations.date_changes and
 rotations.messaging, which answer with ``{"detail", "code"}`` errors.
 """
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from accounts.choices import Specialty
 from rotations.attendings import clear_npi_check_if_changed
@@ -69,6 +71,26 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
         )
         auto_schema.registry.register_on_missing(component)
         return component.ref
+
+
+class RequiredTextField(serializers.CharField):
+    """Text the rules refuse when blank or only spaces, and the schema says so
+    (``minLength: 1``, ``pattern: \\S``).
+
+    A blank value is passed on as ``""`` rather than refused here: the service refuses
+    it with its own code and words (``reason_required``, ``message_empty``), the same
+    answer the browser forms give.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_blank=False, **kwargs)
+        # Documents the rule; what reaches it always has a non-space character.
+        self.validators.append(RegexValidator(r"\S"))
+
+    def run_validation(self, data=empty):
+        if isinstance(data, str) and not data.strip():
+            return ""
+        return super().run_validation(data)
 
 
 def member_name(membership) -> str:
@@ -354,11 +376,7 @@ class PostponeSerializer(serializers.Serializer):
     new_start = serializers.DateField(
         help_text="A Monday in the future.", validators=[validate_sane_date]
     )
-    reason = serializers.CharField(
-        allow_blank=True,
-        max_length=SHORT_TEXT_MAX,
-        help_text="Required: why it moves (e.g. illness).",
-    )
+    reason = RequiredTextField(max_length=SHORT_TEXT_MAX, help_text="Why it moves (e.g. illness).")
 
 
 class DateChangeProposalSerializer(serializers.Serializer):
@@ -376,7 +394,7 @@ class RotationStatusFilterSerializer(serializers.Serializer):
 
 
 class MessagePostSerializer(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True, max_length=LONG_TEXT_MAX, trim_whitespace=False)
+    body = RequiredTextField(max_length=LONG_TEXT_MAX, trim_whitespace=False)
 
 
 class MessageSerializer(serializers.ModelSerializer):

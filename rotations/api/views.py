@@ -53,6 +53,11 @@ class IsAttending(HasRole):
     message = "Only attendings can use this call."
 
 
+# Every call needs a member of the request's organization: no or bad credentials answer
+# 401, a signed-in user who is not a member 404 (§2), a refusal for the caller's role or
+# state 403. Calls taking input add 400, state conflicts 409.
+MEMBER_ERRORS = (401, 403, 404)
+
 NO_ATTENDING_PROFILE = (
     "You have no attending profile yet; create it with PUT /api/v1/attending/profile."
 )
@@ -70,7 +75,7 @@ class AttendingProfileView(APIView):
 
     permission_classes = [IsAttending]
 
-    @extend_schema(responses={200: AttendingProfileSerializer, **error_responses(401, 403, 404)})
+    @extend_schema(responses={200: AttendingProfileSerializer, **error_responses(*MEMBER_ERRORS)})
     def get(self, request):
         return Response(AttendingProfileSerializer(self._profile_or_404(request)).data)
 
@@ -79,7 +84,7 @@ class AttendingProfileView(APIView):
         responses={
             200: AttendingProfileSerializer,
             201: AttendingProfileSerializer,
-            **error_responses(400, 401, 403),
+            **error_responses(400, *MEMBER_ERRORS),
         },
     )
     def put(self, request):
@@ -101,7 +106,7 @@ class AttendingProfileView(APIView):
 
     @extend_schema(
         request=AttendingProfileSerializer,
-        responses={200: AttendingProfileSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: AttendingProfileSerializer, **error_responses(400, *MEMBER_ERRORS)},
     )
     def patch(self, request):
         serializer = AttendingProfileSerializer(
@@ -127,7 +132,7 @@ class VerifyNpiView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: AttendingProfileSerializer, **error_responses(401, 403, 404, 409)},
+        responses={200: AttendingProfileSerializer, **error_responses(*MEMBER_ERRORS, 409)},
     )
     def post(self, request, pk: int):
         attending = get_object_or_404(AttendingProfile, pk=pk)
@@ -149,7 +154,7 @@ class AvailabilityPublishView(APIView):
         request=AvailabilityPublishSerializer,
         responses={
             201: AvailabilityWeekSerializer(many=True),
-            **error_responses(400, 401, 403, 409),
+            **error_responses(400, *MEMBER_ERRORS, 409),
         },
     )
     def post(self, request):
@@ -167,7 +172,7 @@ class AvailabilityWeekView(APIView):
 
     permission_classes = [IsAttending]
 
-    @extend_schema(responses={204: None, **error_responses(401, 403, 404, 409)})
+    @extend_schema(responses={204: None, **error_responses(*MEMBER_ERRORS, 409)})
     def delete(self, request, pk: int):
         week = get_object_or_404(
             AvailabilityWeek.objects.select_related("attending__membership"), pk=pk
@@ -228,14 +233,14 @@ class RotationListView(generics.ListAPIView):
 
     @extend_schema(
         parameters=[RotationStatusFilterSerializer],
-        responses={200: RotationSerializer(many=True), **error_responses(400, 401, 403)},
+        responses={200: RotationSerializer(many=True), **error_responses(400, *MEMBER_ERRORS)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=RotationRequestSerializer,
-        responses={201: RotationDetailSerializer, **error_responses(400, 401, 403, 409)},
+        responses={201: RotationDetailSerializer, **error_responses(400, *MEMBER_ERRORS, 409)},
     )
     def post(self, request):
         serializer = RotationRequestSerializer(data=request.data)
@@ -249,12 +254,12 @@ class RotationListView(generics.ListAPIView):
 class RotationDetailView(APIView):
     permission_classes = [IsMember]
 
-    @extend_schema(responses={200: RotationDetailSerializer, **error_responses(401, 403, 404)})
+    @extend_schema(responses={200: RotationDetailSerializer, **error_responses(*MEMBER_ERRORS)})
     def get(self, request, pk: int):
         return rotation_detail(request, pk)
 
 
-ACTION_ERRORS = error_responses(400, 401, 403, 404, 409)
+ACTION_ERRORS = error_responses(400, *MEMBER_ERRORS, 409)
 
 
 class _RotationActionView(APIView):
@@ -386,7 +391,7 @@ class ProposeDateChangeView(APIView):
 
     @extend_schema(
         request=DateChangeProposalSerializer,
-        responses={201: DateChangeSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: DateChangeSerializer, **error_responses(400, *MEMBER_ERRORS, 409)},
     )
     def post(self, request, pk: int):
         rotation = visible_rotation_or_404(request, pk)
@@ -416,7 +421,7 @@ class AcceptDateChangeView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: DateChangeSerializer, **error_responses(401, 403, 404, 409)},
+        responses={200: DateChangeSerializer, **error_responses(*MEMBER_ERRORS, 409)},
     )
     def post(self, request, pk: int):
         change = date_changes.accept_date_change(
@@ -433,7 +438,7 @@ class DeclineDateChangeView(APIView):
 
     @extend_schema(
         request=ReasonSerializer,
-        responses={200: DateChangeSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: DateChangeSerializer, **error_responses(400, *MEMBER_ERRORS, 409)},
     )
     def post(self, request, pk: int):
         change = visible_date_change_or_404(request, pk)
@@ -469,13 +474,13 @@ class RotationMessagesView(generics.ListAPIView):
             "author__user", "author__profile", "author__attending_profile"
         )
 
-    @extend_schema(responses={200: MessageSerializer(many=True), **error_responses(401, 403, 404)})
+    @extend_schema(responses={200: MessageSerializer(many=True), **error_responses(*MEMBER_ERRORS)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=MessagePostSerializer,
-        responses={201: MessageSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: MessageSerializer, **error_responses(400, *MEMBER_ERRORS, 409)},
     )
     def post(self, request, pk: int):
         rotation = self.get_rotation()

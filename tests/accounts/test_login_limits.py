@@ -110,7 +110,7 @@ def test_the_page_and_the_api_and_every_site_count_against_one_account(world):
 
 
 def test_other_accounts_are_not_locked_by_one_accounts_failures(demo):
-    victim, other = demo["student"], demo["admin"]
+    victim, other = demo["student"], demo["attending"]
     client = client_for_org(victim.organization, address="10.0.0.1")
     for _ in range(6):
         token_call(client, victim.user.email, WRONG)
@@ -165,3 +165,64 @@ def test_the_counts_live_in_the_shared_redis_cache(student, settings):
             key=attempts_key(student.user.email),
         )
         assert outside.exists(cache.make_key(raw)), rate
+
+
+# --- The token API asks for the second factor too ---------------------------------------
+
+
+def test_an_account_with_two_factor_needs_its_code_for_an_api_token(world):
+    admin = world["demo"]["admin"]  # the factories give admins an authenticator app
+    client = client_for_org(admin.organization)
+    email = admin.user.email
+
+    missing = token_call(client, email, PASSWORD)
+    assert missing.status_code == 400
+    assert missing.json()["code"] == "mfa_code_required"
+
+    wrong = client.post(
+        TOKEN,
+        {"email": email, "password": PASSWORD, "code": "000000"},
+        content_type="application/json",
+    )
+    assert wrong.status_code == 400
+    assert wrong.json()["code"] == "invalid_mfa_code"
+
+    code = factories.totp_code()
+    right = client.post(
+        TOKEN,
+        {"email": email, "password": PASSWORD, "code": code},
+        content_type="application/json",
+    )
+    assert right.status_code == 200
+    assert right.json()["token"]
+
+
+def test_a_used_code_does_not_work_again_on_another_organizations_site(world):
+    user = factories.UserFactory()
+    demo_admin = factories.MembershipFactory(
+        organization=world["demo"]["org"], user=user, role="admin"
+    )
+    factories.MembershipFactory(organization=world["northside"]["org"], user=user, role="admin")
+    code = factories.totp_code()
+    body = {"email": user.email, "password": PASSWORD, "code": code}
+
+    first = client_for_org(demo_admin.organization).post(
+        TOKEN, body, content_type="application/json"
+    )
+    assert first.status_code == 200
+    again = client_for_org(world["northside"]["org"]).post(
+        TOKEN, body, content_type="application/json"
+    )
+    assert again.status_code == 400
+    assert again.json()["code"] == "invalid_mfa_code"
+
+
+def test_wrong_codes_count_as_failed_sign_ins(world):
+    admin = world["demo"]["admin"]
+    client = client_for_org(admin.organization, address="10.3.3.3")
+    body = {"email": admin.user.email, "password": PASSWORD, "code": "000000"}
+    statuses = [
+        client.post(TOKEN, body, content_type="application/json").status_code for _ in range(6)
+    ]
+    assert statuses[:5] == [400] * 5
+    assert statuses[5] == 429

@@ -284,9 +284,8 @@ def test_form_refuses_cv_over_10_mb_and_saves_nothing(student, browser, big_file
     response = browser.post("/profile/", {**PROFILE_FORM, "cv": big_file(), "save": ""})
 
     assert response.status_code == 200
-    assert (
-        error_next_to("cv", "The CV is 10.01 MB; files may be at most 10 MB.") in response.content.decode()
-    )
+    message = "The CV is 10.01 MB; files may be at most 10 MB."
+    assert error_next_to("cv", message) in response.content.decode()
     assert saved_profile(student) == before
 
 

@@ -77,7 +77,7 @@ def test_student_signs_up_submits_and_admin_verifies(
     # The admin verifies it from the queue, in a separate browser session.
     admin_context = browser.new_context()
     admin_page = admin_context.new_page()
-    log_in(admin_page, base, admin.user.email)
+    log_in(admin_page, base, admin.user.email, totp_secret=factories.TOTP_SECRET)
     admin_page.get_by_role("link", name="Verification queue").first.click()
     assert_accessible(admin_page, "verification queue")
     admin_page.get_by_role("link", name="Review Amara Okafor").click()

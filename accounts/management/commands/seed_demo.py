@@ -6,6 +6,8 @@ from decimal import Decimal
 from functools import cache
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
@@ -21,6 +23,10 @@ from rotations.services import next_monday
 from usdoctors.models import Organization
 
 DEMO_PASSWORD = "usdoctors-demo"
+# Admins and platform staff must sign in with an authenticator app (accounts.mfa). The
+# demo ones share this published key (README), so anyone trying the demo can add it to
+# an app, or run `oathtool --totp -b <key>` / `manage.py demo_totp_code`, for the code.
+DEMO_TOTP_SECRET = "USDOCTORSDEMOKEYUSDOCTORSDEMOKEY"
 ORGANIZATIONS = {"demo": "Demo Rotations Agency", "northside": "Northside Hospital Program"}
 STUDENTS = {
     "verified": VerificationStatus.VERIFIED,
@@ -72,6 +78,12 @@ def ensure_user(email: str, *, first_name: str = "", last_name: str = "", **extr
     return user
 
 
+def ensure_second_factor(user: User) -> None:
+    """An authenticator app with the demo key, unless the account already has one."""
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, DEMO_TOTP_SECRET)
+
+
 def ensure_member(organization, user, role, **fields) -> Membership:
     membership, _ = Membership.objects.get_or_create(
         organization=organization, user=user, defaults={"role": role, **fields}
@@ -85,12 +97,16 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         with scopes_disabled():
-            ensure_user(PLATFORM_STAFF_EMAIL, is_staff=True, is_superuser=True)
+            ensure_second_factor(
+                ensure_user(PLATFORM_STAFF_EMAIL, is_staff=True, is_superuser=True)
+            )
             for slug, name in ORGANIZATIONS.items():
                 self.seed_organization(slug, name)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data ready: {', '.join(ORGANIZATIONS)}; password '{DEMO_PASSWORD}'."
+                f"Demo data ready: {', '.join(ORGANIZATIONS)}; password '{DEMO_PASSWORD}'; "
+                f"admins' and staff's authenticator key {DEMO_TOTP_SECRET} "
+                "(manage.py demo_totp_code prints the current code)."
             )
         )
 
@@ -99,11 +115,9 @@ class Command(BaseCommand):
             slug=slug, defaults={"name": name, "support_email": f"support@{slug}.test"}
         )
         domain = f"{slug}.test"
-        ensure_member(
-            organization,
-            ensure_user(f"admin@{domain}", first_name="Alex", last_name="Admin"),
-            Role.ADMIN,
-        )
+        admin = ensure_user(f"admin@{domain}", first_name="Alex", last_name="Admin")
+        ensure_member(organization, admin, Role.ADMIN)
+        ensure_second_factor(admin)
         self.seed_attendings(organization, slug)
         for label, status in STUDENTS.items():
             user = ensure_user(f"student.{label}@{domain}")
