@@ -14,6 +14,7 @@ Only named fields are recorded (``include_fields``), so a field added later, suc
 payment credential, is never written to the log in clear: add it with ``mask_fields``.
 """
 
+from allauth.core.internal.httpkit import get_client_ip
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.registry import auditlog
 from django.utils.functional import SimpleLazyObject
@@ -41,3 +42,10 @@ class AuditActorMiddleware(AuditlogMiddleware):
     @staticmethod
     def _get_actor(request):
         return SimpleLazyObject(lambda: AuditlogMiddleware._get_actor(request))
+
+    @staticmethod
+    def _get_remote_addr(request):
+        """The client address as the sign-in limits see it: X-Forwarded-For is read only
+        through the proxies we run (ALLAUTH_TRUSTED_PROXY_COUNT), never as the client
+        wrote it."""
+        return get_client_ip(request)

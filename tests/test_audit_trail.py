@@ -210,6 +210,22 @@ def test_a_decision_through_the_api_with_a_token_names_the_admin(demo):
     assert entry.actor == admin.user
 
 
+def test_the_trail_records_the_client_address_a_client_cannot_forge(demo):
+    pending, admin = demo["pending"], demo["admin"]
+    with scopes_disabled():
+        profile_id = pending.profile.pk
+    token = Token.objects.create(user=admin.user)
+    client = Client(
+        HTTP_HOST=host_of(demo["org"]),
+        HTTP_AUTHORIZATION=f"Token {token.key}",
+        REMOTE_ADDR="203.0.113.7",
+        HTTP_X_FORWARDED_FOR="198.51.100.66",  # written by the client, no proxy of ours
+    )
+
+    assert client.post(f"/api/v1/admin/profiles/{profile_id}/verify").status_code == 200
+    assert only_update(pending).remote_addr == "203.0.113.7"
+
+
 # --- NPI marks ----------------------------------------------------------------------
 
 
