@@ -27,7 +27,7 @@ test: install services chromium
 	$(PY) -m ruff check .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
-	$(PY) -m pytest -m "not benchmark"
+	$(PY) -m pytest -m "not benchmark" -n auto --dist loadfile
 
 lint: install
 	$(PY) -m ruff check .

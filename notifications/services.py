@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from notifications.email_types import check_context
 from notifications.models import OutboundEmail
 from usdoctors.links import organization_url
 
@@ -35,8 +36,12 @@ def notify(
 ) -> OutboundEmail:
     """Queue ``emails/<template>`` for ``recipient``; with a dedupe key, at most once ever.
 
-    ``context`` must be JSON: ids, strings and URLs, never model instances.
+    ``context`` must be JSON: ids, strings and URLs, never model instances. The template
+    must be registered in ``notifications.email_types`` and the context carry every key
+    it lists, else ValueError (a programming error, raised before anything is written).
     """
+    context = context or {}
+    check_context(template, context)
     if dedupe_key:
         existing = OutboundEmail.objects.filter(
             organization=organization, dedupe_key=dedupe_key
@@ -49,7 +54,7 @@ def notify(
                 organization=organization,
                 recipient=recipient,
                 template=template,
-                context=context or {},
+                context=context,
                 dedupe_key=dedupe_key,
             )
     except IntegrityError:  # a concurrent writer queued the same dedupe key first
@@ -61,6 +66,8 @@ def notify(
 def notify_admins(organization, template: str, context: dict, *, dedupe_key: str) -> list:
     """Queue one email per admin of the organization, each deduplicated on its own."""
     from accounts.models import Membership
+
+    check_context(template, context)  # also when the organization has no admin yet
 
     admins = Membership.objects.filter(organization=organization, role="admin").select_related(
         "user"

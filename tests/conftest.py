@@ -1,7 +1,12 @@
 """Shared fixtures. Every test module gets two organizations with data in both, so a
 missing tenant filter fails a test instead of passing silently (STYLE §3)."""
 
+import re
+import shutil
+
 import pytest
+import redis
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django_scopes import scopes_disabled
@@ -18,15 +23,75 @@ def pdf_upload(name="cv.pdf", content=MINIMAL_PDF, content_type="application/pdf
     return SimpleUploadedFile(name, content, content_type=content_type)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _empty_test_broker():
-    """Start from an empty test broker: tasks queued by an earlier run's committed
-    transactions would otherwise wait there for any worker that comes along."""
-    from usdoctors.celery import app
+def redis_urls() -> set[str]:
+    """Where this process's broker and cache keys live (the same Redis unless the
+    environment points the broker elsewhere)."""
+    urls = {django_settings.CELERY_BROKER_URL}
+    cache = django_settings.CACHES["default"]
+    if cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        urls.add(cache["LOCATION"])
+    return urls
 
-    with app.connection_for_write() as connection:
-        connection.default_channel.client.flushdb()
+
+def delete_keys_with_prefix(client, prefix: str) -> int:
+    """Delete the keys starting with ``prefix`` (SCAN, never KEYS or FLUSHDB): a Redis
+    database is shared with other test runs and other workers of this one."""
+    if not prefix:
+        raise ValueError("Refusing to delete every key: give a prefix.")
+    pattern = re.sub(r"([\\*?\[\]])", r"\\\1", prefix) + "*"
+    deleted = 0
+    batch: list = []
+    for key in client.scan_iter(match=pattern, count=1000):
+        batch.append(key)
+        if len(batch) == 1000:
+            deleted += client.delete(*batch)
+            batch = []
+    if batch:
+        deleted += client.delete(*batch)
+    return deleted
+
+
+def delete_this_process_keys() -> int:
+    """Remove every broker and cache key of this process's namespace."""
+    deleted = 0
+    for url in redis_urls():
+        with redis.Redis.from_url(url) as client:
+            deleted += delete_keys_with_prefix(client, django_settings.TEST_REDIS_PREFIX)
+    return deleted
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_redis_namespace():
+    """Start from an empty namespace and leave none behind: tasks queued by committed
+    transactions (or left by an earlier run that had this process id) would otherwise
+    wait there for any worker that comes along. Only this process's keys: other runs
+    and other xdist workers share the Redis database."""
+    delete_this_process_keys()
     yield
+    delete_this_process_keys()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache, as if alone: sign-in counters are per client
+    address, so one test's wrong passwords from 127.0.0.1 (schemathesis sends hundreds)
+    would lock a later test's browser out of signing in."""
+    cache = django_settings.CACHES["default"]
+    if cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        with redis.Redis.from_url(cache["LOCATION"]) as client:
+            delete_keys_with_prefix(client, f"{cache['KEY_PREFIX']}:")
+    else:
+        from django.core.cache import cache as local_cache
+
+        local_cache.clear()  # a local-memory cache belongs to this process alone
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_var_dir():
+    """Uploaded files (CVs, documents) and static files go to this process's temporary
+    folder (tests/settings.py), removed when the session ends."""
+    yield
+    shutil.rmtree(django_settings.TEST_VAR_DIR, ignore_errors=True)
 
 
 @pytest.fixture

@@ -32,7 +32,9 @@ def test_outbox_write_and_deliver(benchmark, world):
 
     def write_and_deliver():
         with scope(organization=organization):
-            email = notify(organization, "someone@example.test", "profile_verified", {})
+            email = notify(
+                organization, "someone@example.test", "profile_verified", {"student_name": "Asha"}
+            )
             return deliver(email.pk)
 
     assert benchmark(write_and_deliver) is True

@@ -12,7 +12,6 @@ never fired); all 20 date changes were accepted into a week with one free place.
 """
 
 import threading
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -242,8 +241,15 @@ def test_accepting_a_date_change_while_an_admin_postpones_never_deadlocks(
     """The attending accepts a proposal at the moment an admin postpones the same
     rotation. Both lock weeks, the rotation and the proposal; if they took them in
     different orders each would wait for the other (PostgreSQL then kills one with
-    "deadlock detected": a 500). The accept is held just before it locks the weeks until
-    the postponement is under way; one of them must win cleanly, the other get a 409."""
+    "deadlock detected": a 500). The accept, having read the rotation and the proposal,
+    is held just before it locks the weeks until the postponement holds them; one of them
+    must win cleanly, the other get a 409.
+
+    The order is forced by two events at ``date_changes.lock_weeks`` (our own function,
+    wrapped; the database is real), never by sleeping: with the proposal locked before the
+    weeks (the order this test exists for), the accept holds the proposal while the
+    postponement holds the weeks and goes on to decline that proposal — a deadlock every
+    run, however slow or busy the machine."""
     with scopes_disabled():
         change = DateChange.objects.create(
             organization=demo["org"],
@@ -252,13 +258,24 @@ def test_accepting_a_date_change_while_an_admin_postpones_never_deadlocks(
             proposed_by=demo["student"],
         )
     accept_reached_the_weeks = threading.Event()
+    postponement_holds_the_weeks = threading.Event()
+    steps = []  # what happened at the weeks, in order
     real_lock_weeks = date_changes.lock_weeks
 
     def lock_weeks(attending, starts):
-        if threading.current_thread().name == "accept":
+        name = threading.current_thread().name
+        if name == "accept":
+            steps.append("accept reached the weeks")
             accept_reached_the_weeks.set()
-            time.sleep(0.5)  # the postponement takes its locks meanwhile
-        return real_lock_weeks(attending, starts)
+            if not postponement_holds_the_weeks.wait(timeout=30):
+                raise AssertionError("The postponement never locked the weeks.")
+            steps.append("accept locks the weeks")
+            return real_lock_weeks(attending, starts)
+        weeks = real_lock_weeks(attending, starts)
+        steps.append(f"{name} holds the weeks")
+        if name == "postpone":
+            postponement_holds_the_weeks.set()
+        return weeks
 
     monkeypatch.setattr(date_changes, "lock_weeks", lock_weeks)
     outcomes = {}
@@ -274,12 +291,16 @@ def test_accepting_a_date_change_while_an_admin_postpones_never_deadlocks(
             outcomes[name] = error
         finally:
             connection.close()
+            # A thread that stopped early must not leave the other waiting.
+            accept_reached_the_weeks.set()
+            postponement_holds_the_weeks.set()
 
     def accept():
         accept_date_change(DateChange.objects.get(pk=change.pk), by=demo["attending"])
 
     def postpone():
-        accept_reached_the_weeks.wait(timeout=10)
+        if not accept_reached_the_weeks.wait(timeout=30):
+            raise AssertionError("The accept never reached the weeks.")
         postpone_rotation(
             Rotation.objects.get(pk=approved.pk),
             by=demo["admin"],
@@ -296,6 +317,19 @@ def test_accepting_a_date_change_while_an_admin_postpones_never_deadlocks(
     for thread in threads:
         thread.join(timeout=60)
 
-    assert sorted(outcomes.values(), key=str).count("done") == 1, outcomes
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
     assert all(isinstance(outcome, str) for outcome in outcomes.values()), outcomes
+    # The accept waited for the postponement's locks, then read a rotation that had
+    # moved under it: refused, nothing of it written.
+    assert outcomes == {"postpone": "done", "accept": "rotation_changed"}, outcomes
+    assert steps == [
+        "accept reached the weeks",
+        "postpone holds the weeks",
+        "accept locks the weeks",
+    ], steps
+    with scopes_disabled():
+        moved = Rotation.objects.get(pk=approved.pk)
+        change.refresh_from_db()
+    assert moved.start == approved.start + timedelta(weeks=7)
+    assert change.status == "declined"
     assert_capacity_consistent(approved.attending)

@@ -1,0 +1,132 @@
+"""Every email the platform sends, and the context its templates need (DESIGN §9).
+
+An email type is a template name: ``templates/emails/<name>.subject.txt``, ``.txt`` and
+``.html`` (the HTML part extends ``emails/base.html``). The keys listed are the ones the
+three parts read; ``notify()`` refuses an unknown name or a context lacking one of them,
+and tests/notifications/test_email_templates.py renders every type with exactly these
+keys and fails on any variable a template reads that is not listed. A caller may pass
+more (``rotation_context()`` serves every rotation email).
+
+``organization_name`` and ``site_url`` are not listed: ``notifications.services.render``
+adds them to every context when the email is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Added by notifications.services.render() at delivery, never by callers.
+ADDED_AT_DELIVERY = frozenset({"organization_name", "site_url"})
+
+EMAIL_TYPES: dict[str, frozenset[str]] = {
+    name: frozenset(keys)
+    for name, keys in {
+        # allauth's own messages (confirm your address, reset your password, ...), rendered
+        # by allauth with the request in accounts.adapter.send_mail and queued as text.
+        "allauth_message": ("subject", "text", "html"),
+        # Profiles and verification (accounts.services).
+        "profile_submitted": ("student_name", "profile_url"),
+        "profile_awaiting_verification": (
+            "student_name",
+            "student_email",
+            "review_url",
+            "queue_url",
+        ),
+        "profile_verified": ("student_name",),
+        "profile_needs_info": ("student_name", "message", "profile_url"),
+        "profile_rejected": ("student_name", "message"),
+        "profile_verification_overdue": (
+            "student_name",
+            "student_email",
+            "hours_pending",
+            "target_hours",
+            "review_url",
+        ),
+        # Support tickets (accounts.tickets).
+        "ticket_opened": ("ticket_id", "subject", "category", "author_name", "ticket_url"),
+        "ticket_reply": ("ticket_id", "subject", "reply", "ticket_url"),
+        # Rotations (rotations.services, rotations.date_changes, rotations.messaging); the
+        # context comes from rotations.services.rotation_context() plus what is listed.
+        "rotation_requested": (
+            "student_name",
+            "rotation_title",
+            "weeks",
+            "start",
+            "respond_by",
+            "rotation_url",
+        ),
+        "rotation_request_sent": (
+            "attending_name",
+            "rotation_title",
+            "weeks",
+            "start",
+            "respond_by",
+            "rotation_url",
+        ),
+        "rotation_request_reminder": (
+            "student_name",
+            "day",
+            "rotation_title",
+            "start",
+            "respond_by",
+            "rotation_url",
+        ),
+        "rotation_approved": ("attending_name", "rotation_title", "start", "end", "rotation_url"),
+        "rotation_declined": ("attending_name", "start", "note", "rotation_url"),
+        "rotation_withdrawn": ("student_name", "start", "rotation_url"),
+        "rotation_expired": ("attending_name", "start", "rotation_url"),
+        "rotation_cancelled": (
+            "student_name",
+            "attending_name",
+            "rotation_title",
+            "start",
+            "note",
+            "rotation_url",
+        ),
+        "rotation_completed": ("attending_name", "rotation_title", "rotation_url"),
+        "rotation_on_hold": ("attending_name", "start", "missing", "rotation_url"),
+        "rotation_on_hold_admin": (
+            "student_name",
+            "attending_name",
+            "start",
+            "missing",
+            "rotation_url",
+        ),
+        "rotation_postponed": (
+            "student_name",
+            "attending_name",
+            "new_start",
+            "note",
+            "rotation_url",
+        ),
+        "rotation_new_message": ("author_name", "rotation_title", "start", "rotation_url"),
+        "date_change_proposed": ("student_name", "start", "new_start", "note", "rotation_url"),
+        "date_change_accepted": ("attending_name", "new_start", "rotation_url"),
+        "date_change_declined": ("attending_name", "start", "new_start", "note", "rotation_url"),
+    }.items()
+}
+
+
+class UnknownEmailType(ValueError):
+    """A programming error: the template is not registered in EMAIL_TYPES."""
+
+
+class MissingEmailContext(ValueError):
+    """A programming error: the context lacks keys the email's templates read."""
+
+
+def check_context(template: str, context: Mapping) -> None:
+    """Raise unless ``template`` is a registered email type and ``context`` has every key
+    its templates need."""
+    try:
+        required = EMAIL_TYPES[template]
+    except KeyError:
+        raise UnknownEmailType(
+            f"Email type {template!r} is not registered in notifications/email_types.py."
+        ) from None
+    missing = sorted(required - set(context))
+    if missing:
+        raise MissingEmailContext(
+            f"Email {template!r} needs {', '.join(missing)} in its context "
+            "(notifications/email_types.py)."
+        )
