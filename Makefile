@@ -25,6 +25,7 @@ run: install
 # Full suite against real PostgreSQL, Redis and headless Chromium on localhost.
 test: install services chromium
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) -m pytest -m "not benchmark" -n auto --dist loadfile

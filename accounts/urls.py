@@ -1,9 +1,17 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from accounts import views
 
 urlpatterns = [
-    path("dashboard/", views.dashboard, name="dashboard"),
+    # Included before allauth's URLs, so these two replace its pages.
+    # Login emails change only through a support ticket (DESIGN §3), never self-service.
+    path(
+        "accounts/email/",
+        RedirectView.as_view(url="/support/new/?category=email_change"),
+        name="account_email",
+    ),
+    path("accounts/login/", views.LoginView.as_view(), name="account_login"),
     path("profile/", views.profile, name="profile"),
     path("students/<int:profile_id>/", views.student_detail, name="student_detail"),
     path("students/<int:profile_id>/cv/", views.student_cv, name="student_cv"),

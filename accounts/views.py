@@ -1,5 +1,6 @@
-"""Browser pages for accounts: dashboards, the student profile, the verification queue
-and support tickets. Thin: parse → one service call → render (STYLE §2)."""
+"""Browser pages for accounts: the student profile, the verification queue and support
+tickets, and accounts' part of the dashboard (portal.views shows it). Thin: parse → one
+service call → render (STYLE §2)."""
 
 from allauth.account import views as allauth_views
 from django.contrib import messages
@@ -16,15 +17,8 @@ from accounts.forms import DecisionMessageForm, ReplyForm, StudentProfileForm, T
 from accounts.login_limits import TOO_MANY_ATTEMPTS, retry_after_seconds, too_many_attempts_message
 from accounts.models import Membership, StudentProfile, SupportTicket
 from accounts.privacy import visible_student_or_404
-from rotations.views import dashboard_rotations
 from usdoctors.errors import DomainError
 from usdoctors.views import member_required
-
-DASHBOARD_TEMPLATES = {
-    "student": "dashboard/student.html",
-    "attending": "dashboard/attending.html",
-    "admin": "dashboard/admin.html",
-}
 
 
 class LoginView(allauth_views.LoginView):
@@ -42,21 +36,21 @@ class LoginView(allauth_views.LoginView):
         return response
 
 
-@member_required()
-def dashboard(request):
-    membership = request.membership
-    context = {}
+def dashboard_accounts(membership: Membership) -> dict:
+    """What the dashboards show about accounts (portal.views puts the dashboard together):
+    admins their queues, students their profile's progress."""
     if membership.is_admin:
-        context["pending_count"] = services.verification_queue(request.organization).count()
-        context["overdue_count"] = services.overdue_count(request.organization)
-        context["open_ticket_count"] = SupportTicket.objects.filter(
-            status=TicketStatus.OPEN
-        ).count()
-    elif membership.is_student:
-        context["profile"] = membership.profile
-        context["missing_fields"] = membership.profile.missing_fields()
-    context.update(dashboard_rotations(membership))
-    return render(request, DASHBOARD_TEMPLATES[membership.role], context)
+        return {
+            "pending_count": services.verification_queue(membership.organization).count(),
+            "overdue_count": services.overdue_count(membership.organization),
+            "open_ticket_count": SupportTicket.objects.filter(status=TicketStatus.OPEN).count(),
+        }
+    if membership.is_student:
+        return {
+            "profile": membership.profile,
+            "missing_fields": membership.profile.missing_fields(),
+        }
+    return {}
 
 
 # --- The student's own profile ------------------------------------------------------

@@ -9,9 +9,12 @@ sends only rows still pending, so a retried task never sends the same email twic
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -63,24 +66,35 @@ def notify(
     return email
 
 
+# Who an organization's admins are is accounts' knowledge, and notifications sits below
+# accounts (STYLE §1): accounts hands over its lookup in AccountsConfig.ready().
+AdminsLookup = Callable[[Any], Iterable[tuple[int, str]]]  # organization -> (id, email)s
+_admins_lookup: AdminsLookup | None = None
+
+
+def register_admins_lookup(lookup: AdminsLookup) -> None:
+    """Called once by accounts at start-up: each admin's membership id and email."""
+    global _admins_lookup
+    _admins_lookup = lookup
+
+
 def notify_admins(organization, template: str, context: dict, *, dedupe_key: str) -> list:
     """Queue one email per admin of the organization, each deduplicated on its own."""
-    from accounts.models import Membership
-
     check_context(template, context)  # also when the organization has no admin yet
 
-    admins = Membership.objects.filter(organization=organization, role="admin").select_related(
-        "user"
-    )
+    if _admins_lookup is None:
+        raise ImproperlyConfigured(
+            "No admins lookup registered: accounts registers it in AccountsConfig.ready()."
+        )
     return [
         notify(
             organization,
-            admin.user.email,
+            email,
             template,
             context,
-            dedupe_key=f"{dedupe_key}:admin:{admin.pk}",
+            dedupe_key=f"{dedupe_key}:admin:{membership_id}",
         )
-        for admin in admins
+        for membership_id, email in _admins_lookup(organization)
     ]
 
 

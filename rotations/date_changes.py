@@ -4,6 +4,7 @@ The student proposes; the attending accepts (capacity moves atomically: old and 
 weeks are locked together in date order, old places released, new ones taken) or
 declines. An admin may postpone with the same effect as an accepted change. If the new
 dates are not available the student may cancel instead; what was paid becomes credit.
+Both moves are announced as the lifecycle's ``moved`` event inside their transaction.
 """
 
 from datetime import date
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from notifications.services import notify
-from rotations import services
+from rotations import lifecycle, services
 from rotations.choices import DateChangeStatus, RotationStatus
 from rotations.locks import lock_rotation, lock_weeks
 from rotations.models import DateChange, Rotation, week_starts
@@ -97,7 +98,10 @@ def move_rotation(rotation: Rotation, new_start: date) -> Rotation:
 
 @transaction.atomic
 def accept_date_change(change: DateChange, *, by: Membership) -> DateChange:
+    """The attending accepts a proposed start: capacity moves (``move_rotation``), the
+    proposal is marked accepted, the rotation is announced ``moved`` and the student told."""
     rotation = change.rotation
+    previous_start = rotation.start  # move_rotation refuses if it changed under its lock
     if rotation.attending.membership_id != by.pk:
         raise NotAllowed("Only the rotation's attending can answer.", code="not_the_attending")
     if change.status != DateChangeStatus.PROPOSED:
@@ -118,6 +122,9 @@ def accept_date_change(change: DateChange, *, by: Membership) -> DateChange:
         rotation.status,
         by=by,
         note=f"Moved to start {services.long_date(rotation.start)}.",
+    )
+    lifecycle.announce(
+        "moved", rotation, by=by, previous_start=previous_start, reason=change.reason
     )
     _tell_student(rotation, "date_change_accepted", change)
     return change
@@ -151,6 +158,7 @@ def postpone_rotation(
     if not reason.strip():
         raise Invalid("Say why the rotation is postponed.", code="reason_required", field="reason")
     services.check_start(new_start, field="new_start")
+    previous_start = rotation.start  # move_rotation refuses if it changed under its lock
     rotation = move_rotation(rotation, new_start)
     DateChange.objects.filter(rotation=rotation, status=DateChangeStatus.PROPOSED).update(
         status=DateChangeStatus.DECLINED, decided_by=by, decided_at=timezone.now()
@@ -160,6 +168,9 @@ def postpone_rotation(
         rotation.status,
         by=by,
         note=f"Postponed to {services.long_date(new_start)}: {reason.strip()}",
+    )
+    lifecycle.announce(
+        "moved", rotation, by=by, previous_start=previous_start, reason=reason.strip()
     )
     context = {
         **services.rotation_context(rotation, note=reason),

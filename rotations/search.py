@@ -37,15 +37,25 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.choices import Role
-from payments.money import price_quote
 from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
 from rotations.services import next_monday
 from usdoctors.errors import Invalid
+from usdoctors.money import card_surcharge, to_cents
 
 SORT_PRICE = "price"
 SORT_SOONEST = "soonest"
 SORTS = {SORT_SOONEST: "Soonest start", SORT_PRICE: "Lowest weekly rate"}
 CALENDAR_WEEKS = 26
+
+
+def price_quote(
+    weekly_rate: Decimal, weeks: int, surcharge_rate: Decimal
+) -> tuple[Decimal, Decimal]:
+    """Price = weekly rate × weeks (§6), and what paying all of it by card would add at
+    the organization's rate: what search shows before anything is owed. The invoice's
+    own per-payment surcharge lines are payments' business."""
+    total = to_cents(Decimal(weekly_rate) * weeks)
+    return total, card_surcharge(total, surcharge_rate)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from accounts.choices import Specialty
-from payments.money import price_quote
 from rotations import search
 from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AttendingProfile
@@ -172,7 +171,7 @@ def attending_search(request):
 def attending_detail_context(request, attending: AttendingProfile) -> dict:
     """What the detail page shows; a page extending it (the rotation request form)
     starts from this context."""
-    total, surcharge = price_quote(
+    total, surcharge = search.price_quote(
         attending.weekly_rate, attending.minimum_weeks, request.organization.card_surcharge_rate
     )
     return {

@@ -3,6 +3,10 @@
 Capacity is taken at approval, never at request: approval locks the affected weeks
 (rotations.locks, date order) and checks each inside one transaction, so concurrent
 approvals can never book a week beyond its capacity; the losers get 409 naming the week.
+
+Every transition announces itself through ``rotations.lifecycle`` inside its transaction
+(STYLE §7): payments, documents and letters act on it there, and rotations imports none
+of them.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from django_scopes import scope
 from accounts.models import Membership
 from accounts.services import require_verified_student
 from notifications.services import notify, notify_admins
-from rotations import readiness
+from rotations import lifecycle, readiness
 from rotations.choices import (
     ACTIVE_STATUSES,
     TYPES_FOR_KIND,
@@ -184,9 +188,13 @@ def request_rotation(
 
     Refused when the student is not verified (403), the type is not allowed for the
     student's kind (403), the type or mode is not offered (400), the start is not a future
-    Monday (400), the length is outside 1–12 or below the attending's minimum (400), the
-    plan is not allowed (400), a week is not free (409) or the student already has an
-    active rotation overlapping those weeks (409). Capacity is not taken yet.
+    Monday (400), the length is outside 1–12 or below the attending's minimum (400), a
+    week is not free (409) or the student already has an active rotation overlapping
+    those weeks (409). Capacity is not taken yet.
+
+    The rotation is announced ``requested`` inside this transaction; a subscriber's
+    refusal rolls the request back. That is how the plan rule (§6, 400 when the plan is
+    not allowed) refuses it: payments owns plans (``payments.plans``).
     """
     require_verified_student(student)
     kind = student.profile.kind
@@ -222,7 +230,6 @@ def request_rotation(
             code="below_minimum_weeks",
             field="weeks",
         )
-    check_plan_allowed(student.organization, plan, start)
     check_weeks_free(attending, week_starts(start, weeks))
     check_no_overlap(student, start, weeks)
 
@@ -244,6 +251,7 @@ def request_rotation(
         respond_by=now + timedelta(days=student.organization.attending_response_days),
     )
     record(rotation, RotationStatus.REQUESTED, by=student)
+    lifecycle.announce("requested", rotation, by=student)
     context = rotation_context(rotation)
     notify(
         rotation.organization,
@@ -260,21 +268,6 @@ def request_rotation(
         dedupe_key=f"rotation-request-sent:{rotation.pk}",
     )
     return rotation
-
-
-def check_plan_allowed(organization, plan: str, start: date, *, on: date | None = None) -> None:
-    """§6: weekly installments need the start at least the organization's lead (21 days)
-    after approval; at request time we check against today."""
-    if plan not in Plan.values:
-        raise Invalid("Choose a payment plan.", code="plan_invalid", field="plan")
-    lead = organization.weekly_plan_min_lead_days
-    if plan == Plan.WEEKLY and (start - (on or today())).days < lead:
-        raise Invalid(
-            f"Weekly installments need the rotation to start at least {lead} days from now; "
-            "choose full or two payments.",
-            code="plan_not_allowed",
-            field="plan",
-        )
 
 
 # --- Decisions ----------------------------------------------------------------------
@@ -311,6 +304,7 @@ def approve_rotation(rotation: Rotation, *, by: Membership) -> Rotation:
     rotation.decided_at = timezone.now()
     rotation.save(update_fields=["status", "decided_at"])
     record(rotation, RotationStatus.APPROVED, by=by)
+    lifecycle.announce("approved", rotation, by=by)
     notify(
         rotation.organization,
         rotation.student.user.email,
@@ -409,11 +403,14 @@ def cancel_rotation(rotation: Rotation, *, by: Membership, reason: str = "") -> 
 
 
 def _close(rotation, status, *, by, note, template, recipient=None) -> Rotation:
+    """End a rotation as declined, expired, withdrawn or cancelled: its status, history
+    row and lifecycle event (named as the status), then the email."""
     rotation.status = status
     rotation.decided_at = rotation.decided_at or timezone.now()
     rotation.decision_note = note.strip()
     rotation.save(update_fields=["status", "decided_at", "decision_note"])
     record(rotation, status, by=by, note=note)
+    lifecycle.announce(status, rotation, by=by, reason=note.strip())
     notify(
         rotation.organization,
         recipient or rotation.student.user.email,
@@ -461,6 +458,7 @@ def complete_rotation(
     rotation.completed_at = timezone.now()
     rotation.save(update_fields=["status", "completed_at"])
     record(rotation, RotationStatus.COMPLETED, by=by)
+    lifecycle.announce("completed", rotation, by=by)
     notify(
         rotation.organization,
         rotation.student.user.email,
@@ -543,8 +541,9 @@ def remind_and_expire_requests(
 def start_due_rotations(organization, *, on: date | None = None, batch_size: int = 200) -> dict:
     """On the start date, approved rotations that are ready (readiness checks: paid as
     due or school confirmed, documents complete) go ``in_progress``; the others go
-    ``on_hold`` and the student and admins are told what is missing. On-hold rotations
-    start as soon as they become ready.
+    ``on_hold`` and the student and admins are told what is missing (each readiness
+    item's words and deadline). On-hold rotations start as soon as they become ready.
+    Each goes through the lifecycle as ``started`` or ``on_hold``.
 
     Rotations due to start are taken first, then those on hold, each walked in
     ``(start, id)`` order batch after batch, so on-hold rotations that stay unready never
@@ -581,13 +580,16 @@ def _start_batch(organization, status, on, after, batch_size, counts) -> tuple |
             rotation.hold_reason = ""
             rotation.save(update_fields=["status", "hold_reason"])
             record(rotation, RotationStatus.IN_PROGRESS, by=None)
+            lifecycle.announce("started", rotation, by=None)
             counts["started"] += 1
         elif rotation.status == RotationStatus.APPROVED:
             rotation.status = RotationStatus.ON_HOLD
-            rotation.hold_reason = "\n".join(missing)
+            lines = [item.line for item in missing]
+            rotation.hold_reason = "\n".join(lines)
             rotation.save(update_fields=["status", "hold_reason"])
             record(rotation, RotationStatus.ON_HOLD, by=None, note=rotation.hold_reason)
-            context = {**rotation_context(rotation), "missing": missing}
+            lifecycle.announce("on_hold", rotation, by=None, missing=tuple(missing))
+            context = {**rotation_context(rotation), "missing": lines}
             key = f"rotation-on-hold:{rotation.pk}:{rotation.start.isoformat()}"
             notify(
                 organization,

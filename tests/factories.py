@@ -204,3 +204,103 @@ class RotationFactory(factory.django.DjangoModelFactory):
     respond_by = factory.LazyAttribute(
         lambda o: o.requested_at + __import__("datetime").timedelta(days=7)
     )
+
+
+# --- Payments (DESIGN §6) ---------------------------------------------------------------
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """A draft rotation invoice for a requested rotation (its student, plan and method).
+    Lines and installments are separate: ``InvoiceLineFactory``, ``InstallmentFactory``."""
+
+    class Meta:
+        model = "payments.Invoice"
+
+    rotation = factory.SubFactory(RotationFactory)
+    organization = factory.SelfAttribute("rotation.organization")
+    student = factory.SelfAttribute("rotation.student")
+    kind = "rotation"
+    payment_method = factory.SelfAttribute("rotation.payment_method")
+    plan = factory.SelfAttribute("rotation.plan")
+
+
+class InvoiceLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "payments.InvoiceLine"
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    organization = factory.SelfAttribute("invoice.organization")
+    kind = "price"
+    label = "Rotation price"
+    amount = factory.LazyFunction(lambda: __import__("decimal").Decimal("1000.00"))
+
+
+class InstallmentFactory(factory.django.DjangoModelFactory):
+    """A pending $500.00 installment due today, without card fee."""
+
+    class Meta:
+        model = "payments.Installment"
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    organization = factory.SelfAttribute("invoice.organization")
+    sequence = factory.Sequence(lambda n: n + 1)
+    due_on = factory.LazyFunction(timezone.localdate)
+    amount = factory.LazyFunction(lambda: __import__("decimal").Decimal("500.00"))
+    card_fee = factory.LazyFunction(lambda: __import__("decimal").Decimal("0.00"))
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    """What the installment asks for, received today by its invoice's method."""
+
+    class Meta:
+        model = "payments.Payment"
+
+    installment = factory.SubFactory(InstallmentFactory)
+    organization = factory.SelfAttribute("installment.organization")
+    amount = factory.LazyAttribute(lambda o: o.installment.amount + o.installment.card_fee)
+    method = factory.LazyAttribute(lambda o: o.installment.invoice.payment_method)
+    received_on = factory.LazyFunction(timezone.localdate)
+
+
+class CreditEntryFactory(factory.django.DjangoModelFactory):
+    """$100.00 of credit for a student, written through ``payments.credits.add_credit`` so
+    the student's balance moves with the entry (never build entries around it)."""
+
+    class Meta:
+        model = "payments.CreditEntry"
+
+    student = factory.SubFactory(StudentFactory)
+    amount = factory.LazyFunction(lambda: __import__("decimal").Decimal("100.00"))
+    reason = "cancelled_rotation"
+    note = ""
+
+    @classmethod
+    def _create(cls, model_class, student, amount, reason, **kwargs):
+        from payments.credits import add_credit
+
+        kwargs.pop("organization", None)  # always the student's
+        return add_credit(student, amount, reason, **kwargs)
+
+
+class CardOnFileFactory(factory.django.DjangoModelFactory):
+    """An active Visa ending 4242 in the vault."""
+
+    class Meta:
+        model = "payments.CardOnFile"
+
+    student = factory.SubFactory(StudentFactory)
+    organization = factory.SelfAttribute("student.organization")
+    status = "active"
+    payment_token_id = factory.Sequence(lambda n: f"vault-token-{n}")
+    brand = "VISA"
+    last4 = "4242"
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "payments.WebhookEvent"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    event_id = factory.Sequence(lambda n: f"WH-{n:08d}")
+    event_type = "INVOICING.INVOICE.PAID"
+    payload = factory.LazyAttribute(lambda o: {"id": o.event_id, "event_type": o.event_type})

@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "notifications",
     "accounts",
     "rotations",
+    "payments",
+    # On top of every app: the dashboard and seed_demo (STYLE §1; pyproject's layers).
+    "portal",
 ]
 
 MIDDLEWARE = [

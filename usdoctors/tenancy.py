@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.http import HttpRequest, HttpResponseNotFound
 from django.http.request import split_domain_port
@@ -93,14 +94,24 @@ class TenantMiddleware:
             return self.get_response(request)
 
 
+# Memberships are accounts' model, and the kernel sits below accounts (STYLE §1): accounts
+# hands the kernel its lookup in AccountsConfig.ready() instead of the kernel importing it.
+MembershipLookup = Callable[[Any, Any], Any]  # (organization, user) -> Membership | None
+_membership_lookup: MembershipLookup | None = None
+
+
+def register_membership_lookup(lookup: MembershipLookup) -> None:
+    """Called once by accounts at start-up: how to find a user's membership."""
+    global _membership_lookup
+    _membership_lookup = lookup
+
+
 def current_membership(request: HttpRequest):
     """The signed-in user's membership in the request's organization, or None.
 
     Read on demand (not in middleware) because DRF authenticates token clients
     inside the view. Cached per request and user.
     """
-    from accounts.models import Membership
-
     user = getattr(request, "user", None)
     organization = getattr(request, "organization", None)
     if organization is None or user is None or not user.is_authenticated:
@@ -108,11 +119,11 @@ def current_membership(request: HttpRequest):
     cached = getattr(request, "_membership_cache", None)
     if cached is not None and cached[0] == user.pk:
         return cached[1]
-    membership = (
-        Membership.objects.filter(organization=organization, user=user)
-        .select_related("user")
-        .first()
-    )
+    if _membership_lookup is None:
+        raise ImproperlyConfigured(
+            "No membership lookup registered: accounts registers it in AccountsConfig.ready()."
+        )
+    membership = _membership_lookup(organization, user)
     request._membership_cache = (user.pk, membership)
     return membership
 

@@ -1,9 +1,11 @@
+"""The URL root: every app's pages and API under one host (STYLE §1: whatever combines
+every app sits above them all). Apps are included by name, never imported, so the kernel
+package that holds this module imports no app (pyproject's import-linter layers)."""
+
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts import views as account_views
 from usdoctors import views
 from usdoctors.admin_site import staff_only_admin
 
@@ -18,15 +20,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    # Login emails change only through a support ticket (DESIGN §3), never self-service.
-    path(
-        "accounts/email/",
-        RedirectView.as_view(url="/support/new/?category=email_change"),
-        name="account_email",
-    ),
-    path("accounts/login/", account_views.LoginView.as_view(), name="account_login"),
-    path("accounts/", include("allauth.urls")),
+    # Before allauth's: accounts replaces its login and email pages.
     path("", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("", include("portal.urls")),
     path("", include("rotations.urls")),
     path("", include("rotations.search_urls")),
     path("", include("rotations.manage_urls")),

@@ -100,7 +100,9 @@ def test_unready_on_hold_rotations_never_starve_a_newly_due_one(demo, check):
 
     @check
     def documents_missing_for_the_held(rotation):
-        return ["Upload your documents."] if rotation.pk in unready else []
+        if rotation.pk not in unready:
+            return []
+        return [readiness.ReadinessItem("document_missing", "Upload your documents.")]
 
     with scopes_disabled():
         counts = services.start_due_rotations(organization, batch_size=2)

@@ -41,6 +41,12 @@ def requested(demo, northside):
     return made
 
 
+def start_noon(rotation):
+    return timezone.make_aware(
+        timezone.datetime.combine(rotation.start, timezone.datetime.min.time())
+    ) + timedelta(hours=12)
+
+
 def status_of(rotation) -> str:
     with scopes_disabled():
         return Rotation.objects.get(pk=rotation.pk).status
@@ -134,7 +140,9 @@ def approved(requested):
 @pytest.fixture
 def missing_documents():
     def check(rotation):
-        return ["Upload your TB test"] if rotation.student.profile.full_name else []
+        if not rotation.student.profile.full_name:
+            return []
+        return [readiness.ReadinessItem("document_missing", "Upload your TB test")]
 
     readiness.register(check)
     yield check
@@ -178,3 +186,46 @@ def test_a_rotation_not_ready_goes_on_hold_and_student_and_admins_are_told_once(
     with time_machine.travel(start_noon + timedelta(days=1)):
         start_due_rotations()
     assert status_of(approved) == "in_progress"
+
+
+@pytest.mark.django_db
+def test_the_hold_reason_and_emails_give_each_missing_items_words_and_deadline(approved):
+    due = approved.start - timedelta(days=3)
+
+    def unpaid(rotation):
+        return [
+            readiness.ReadinessItem("installment_unpaid", "Pay the second installment", due),
+            readiness.ReadinessItem("document_missing", "Upload your TB test"),
+        ]
+
+    readiness.register(unpaid)
+    try:
+        with time_machine.travel(start_noon(approved)):
+            start_due_rotations()
+    finally:
+        readiness.unregister(unpaid)
+    lines = [
+        f"Pay the second installment (due {due:%B} {due.day}, {due.year})",
+        "Upload your TB test",
+    ]
+    assert status_of(approved) == "on_hold"
+    with scopes_disabled():
+        assert Rotation.objects.get(pk=approved.pk).hold_reason == "\n".join(lines)
+    assert outbox("rotation_on_hold")[0].context["missing"] == lines
+    assert outbox("rotation_on_hold_admin")[0].context["missing"] == lines
+
+
+@pytest.mark.django_db
+def test_a_check_answering_bare_strings_is_refused_and_nothing_changes(approved):
+    def old_style(rotation):
+        return ["Upload your TB test"]
+
+    readiness.register(old_style)
+    try:
+        with time_machine.travel(start_noon(approved)):
+            counts = start_due_rotations()  # the organization's sweep fails and is logged
+    finally:
+        readiness.unregister(old_style)
+    assert counts == {"started": 0, "on_hold": 0}
+    assert status_of(approved) == "approved"
+    assert outbox("rotation_on_hold") == []

@@ -1,4 +1,8 @@
-"""Seed the demo organizations and accounts (README lists them). Safe to run again."""
+"""Seed the demo organizations, their accounts, attendings and weeks (README lists them).
+
+It lives in portal, the app on top of every other (STYLE §1): it builds accounts and
+rotations, and later invoices and letters. Safe to run again.
+"""
 
 import random
 from datetime import timedelta

@@ -1,0 +1,25 @@
+"""The member's dashboard: each app's part of it, side by side (STYLE §1).
+
+Accounts says what it knows (the verification queue, the student's profile), rotations
+its rotations; payments (invoices) and letters add theirs here as they arrive. Thin:
+gather → render (STYLE §2).
+"""
+
+from django.shortcuts import render
+
+from accounts.views import dashboard_accounts
+from rotations.views import dashboard_rotations
+from usdoctors.views import member_required
+
+DASHBOARD_TEMPLATES = {
+    "student": "dashboard/student.html",
+    "attending": "dashboard/attending.html",
+    "admin": "dashboard/admin.html",
+}
+
+
+@member_required()
+def dashboard(request):
+    membership = request.membership
+    context = {**dashboard_accounts(membership), **dashboard_rotations(membership)}
+    return render(request, DASHBOARD_TEMPLATES[membership.role], context)

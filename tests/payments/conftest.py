@@ -1,0 +1,29 @@
+"""Payments fixtures: a fake PayPal server on 127.0.0.1 that our real client talks to
+over HTTP (tests/fakes/paypal_server.py); nothing of ours is mocked."""
+
+import pytest
+
+from payments.paypal import PayPalClient
+from tests.fakes.paypal_server import FakePayPal
+
+
+@pytest.fixture
+def fake_paypal():
+    """A running fake PayPal with one account (``client_id``/``client_secret``, webhook
+    ``webhook_id``); ``add_account()`` opens another organization's."""
+    server = FakePayPal().start()
+    yield server
+    server.stop()
+    assert not server.errors, "the fake PayPal itself failed:\n" + "\n".join(server.errors)
+
+
+@pytest.fixture
+def paypal_client(fake_paypal):
+    """Our client for the fake's default account, retrying without real waiting."""
+    return PayPalClient(
+        fake_paypal.url,
+        fake_paypal.client_id,
+        fake_paypal.client_secret,
+        timeout=(2, 5),
+        retry_base_delay=0.01,
+    )
