@@ -66,6 +66,55 @@ def notify(
     return email
 
 
+def notify_many(organization, rows: Iterable[tuple[str, str, dict, str]]) -> list[int]:
+    """Queue many emails at once, for sweeps (DESIGN §9: a bounded number of queries per
+    batch): ``rows`` are ``(recipient, template, context, dedupe_key)``, each dedupe key
+    non-empty. One INSERT … ON CONFLICT DO NOTHING writes them (a key already queued is
+    skipped), one SELECT finds the rows still pending, and one task per batch delivers
+    them after commit. Returns the ids of the pending rows for those keys."""
+    rows = list(rows)
+    for _, template, context, dedupe_key in rows:
+        check_context(template, context)  # no query: a programming error, raised first
+        if not dedupe_key:
+            raise ValueError("notify_many needs a dedupe key on every row.")
+    if not rows:
+        return []
+    OutboundEmail.objects.bulk_create(
+        [
+            OutboundEmail(
+                organization=organization,
+                recipient=recipient,
+                template=template,
+                context=context,
+                dedupe_key=dedupe_key,
+            )
+            for recipient, template, context, dedupe_key in rows
+        ],
+        ignore_conflicts=True,
+    )
+    ids = list(
+        OutboundEmail.objects.filter(
+            organization=organization,
+            dedupe_key__in=[key for _, _, _, key in rows],
+            status=OutboundEmail.Status.PENDING,
+        ).values_list("pk", flat=True)
+    )
+    if ids:
+        transaction.on_commit(lambda: enqueue_batch_delivery(organization.pk, ids))
+    return ids
+
+
+def enqueue_batch_delivery(organization_id: int, email_ids: list[int]) -> None:
+    from notifications.tasks import deliver_emails
+
+    try:
+        deliver_emails.delay(organization_id, email_ids)
+    except Exception:  # broker down: the rows stay pending for the retry sweep
+        logger.warning(
+            "Could not enqueue %s emails; the retry sweep will send them.", len(email_ids)
+        )
+
+
 # Who an organization's admins are is accounts' knowledge, and notifications sits below
 # accounts (STYLE §1): accounts hands over its lookup in AccountsConfig.ready().
 AdminsLookup = Callable[[Any], Iterable[tuple[int, str]]]  # organization -> (id, email)s

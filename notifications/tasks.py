@@ -15,3 +15,10 @@ def deliver_email(organization_id: int, email_id: int) -> bool:
 @shared_task
 def retry_unsent_emails() -> int:
     return sum(sweep_each_organization(services.retry_unsent))
+
+
+@shared_task(acks_late=True)
+def deliver_emails(organization_id: int, email_ids: list[int]) -> int:
+    """Deliver a sweep's batch of outbox rows (notifications.services.notify_many)."""
+    with organization_scope(organization_id):
+        return sum(services.deliver(email_id) for email_id in email_ids)

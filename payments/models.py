@@ -375,3 +375,50 @@ class WebhookEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} ({self.outcome})"
+
+
+class SchoolDecision(models.TextChoices):
+    AWAITING = "awaiting", "Awaiting the school's answer"
+    CONFIRMED = "confirmed", "The school confirmed it pays"
+    REFUSED = "refused", "The school refused to pay"
+    LAPSED = "lapsed", "No answer by the Friday before the start"
+
+
+class SchoolChargeStatus(models.TextChoices):
+    NONE = "none", "No charge needed"
+    PENDING = "pending", "To be charged to the card on file"
+    CHARGED = "charged", "Charged to the card on file"
+    DECLINED = "declined", "The card on file was declined"
+
+
+class SchoolPayment(TenantModel):
+    """A school-paid rotation (§6, payments.school): the school's answer to its signed
+    confirm/refuse link, and — refused, or no answer by the deadline — the charge of the
+    student's card on file, recorded as intent here before the gateway is called."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.PROTECT, related_name="school_payments")
+    school_email = models.EmailField()
+    decision = models.CharField(
+        max_length=10, choices=SchoolDecision.choices, default=SchoolDecision.AWAITING
+    )
+    deadline = models.DateField(help_text="The Friday before the start: the link expires then.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    charge_status = models.CharField(
+        max_length=10, choices=SchoolChargeStatus.choices, default=SchoolChargeStatus.NONE
+    )
+    charge_amount = money_field(null=True, blank=True, help_text="Card fee included.")
+    charge_requested_at = models.DateTimeField(null=True, blank=True)
+    charged_at = models.DateTimeField(null=True, blank=True)
+    charge_answer = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "rotation"], name="one_school_payment_per_rotation"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "decision", "deadline"])]
+
+    def __str__(self) -> str:
+        return f"School payment for rotation {self.rotation_id}: {self.decision}"

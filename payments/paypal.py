@@ -234,7 +234,10 @@ class PayPalClient:
         retry_base_delay: float = 0.5,
         retry_max_delay: float = 8.0,
     ):
-        self.base_url = (base_url or settings.PAYPAL_BASE_URL).rstrip("/")
+        # Callers pass the organization's URL (Organization.paypal_base_url).
+        self.base_url = (
+            base_url or settings.PAYPAL_BASE_URL or "https://api-m.sandbox.paypal.com"
+        ).rstrip("/")
         self.client_id = client_id
         self._client_secret = client_secret
         self.timeout = timeout

@@ -105,6 +105,17 @@ class PublishWeeksForm(forms.Form):
     )
 
 
+class RenderedElsewhere(forms.HiddenInput):
+    """A field whose control the page draws somewhere else: the confirmation checkbox
+    lives in the price summary that payments renders (``payments/_quote_summary.html``)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return ""
+
+
+CONFIRM_PRICE = "Review the price and tick the box to agree to it before sending the request."
+
+
 class RotationRequestForm(forms.Form):
     """What a student sends an attending (§5). Only the types and modes this attending
     offers and this student may take are listed; the service re-checks every rule."""
@@ -134,6 +145,15 @@ class RotationRequestForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Optional: introduce yourself and say what you hope to learn.",
+    )
+    # What the student agreed to pay, fees included: the value of the "I agree to pay …"
+    # checkbox in the price summary. Payments refuses the request if the price changed.
+    confirmed_total = forms.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        widget=RenderedElsewhere,
+        error_messages={"required": CONFIRM_PRICE, "invalid": CONFIRM_PRICE},
     )
 
     def __init__(self, *args, attending: AttendingProfile, student: Membership, **kwargs):

@@ -206,6 +206,14 @@ class Rotation(TenantModel):
     weekly_rate = models.DecimalField(
         max_digits=8, decimal_places=2, help_text="The attending's rate when requested."
     )
+    confirmed_total = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What the student agreed to pay when requesting, fees included "
+        "(empty when they did not confirm a summary).",
+    )
     status = models.CharField(
         max_length=12, choices=RotationStatus.choices, default=RotationStatus.REQUESTED
     )

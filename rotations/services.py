@@ -12,6 +12,7 @@ of them.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -183,6 +184,7 @@ def request_rotation(
     plan: str = Plan.FULL,
     payment_method: str = PaymentMethod.PAYPAL,
     message: str = "",
+    confirmed_total: Decimal | None = None,
 ) -> Rotation:
     """A verified student asks an attending for ``weeks`` weeks from Monday ``start``.
 
@@ -195,6 +197,10 @@ def request_rotation(
     The rotation is announced ``requested`` inside this transaction; a subscriber's
     refusal rolls the request back. That is how the plan rule (§6, 400 when the plan is
     not allowed) refuses it: payments owns plans (``payments.plans``).
+
+    ``confirmed_total`` is what the student agreed to pay (fees included) after seeing
+    the price summary; it is stored on the rotation, and payments refuses the request
+    (409) when today's price no longer matches it.
     """
     require_verified_student(student)
     kind = student.profile.kind
@@ -247,6 +253,7 @@ def request_rotation(
         payment_method=payment_method,
         message=message.strip(),
         weekly_rate=attending.weekly_rate,
+        confirmed_total=confirmed_total,
         requested_at=now,
         respond_by=now + timedelta(days=student.organization.attending_response_days),
     )

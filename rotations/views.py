@@ -21,7 +21,15 @@ from django.views.decorators.http import require_POST
 from accounts.models import Membership
 from accounts.privacy import can_view_student
 from accounts.services import require_verified_student
-from rotations import availability, date_changes, messaging, search, search_views, services
+from rotations import (
+    availability,
+    date_changes,
+    messaging,
+    panels,
+    search,
+    search_views,
+    services,
+)
 from rotations.choices import (
     ACTIVE_STATUSES,
     BOOKED_STATUSES,
@@ -400,6 +408,7 @@ def rotation_page(request, rotation: Rotation, *, bound=None, error: str = "", s
         else [],
         "experience": services.experience_entry(rotation),
         "show_student_profile": can_view_student(membership, rotation.student),
+        "panels": panels.render_panels(request, rotation),
     }
     return render(request, "rotations/rotation_detail.html", context, status=status)
 

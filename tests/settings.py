@@ -28,6 +28,8 @@ os.environ.setdefault(
 )
 os.environ.setdefault("CELERY_BROKER_URL", TEST_REDIS_URL)
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key")
+# A Fernet key for the organizations' PayPal secrets (tests only).
+os.environ.setdefault("PAYMENT_SECRETS_KEY", "dGVzdHMtb25seS1wYXltZW50LXNlY3JldHMta2V5ISE=")
 os.environ["USDOCTORS_VAR_DIR"] = TEST_VAR_DIR
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop + ORM in tests
 

@@ -238,6 +238,8 @@ def site(demo, client_for):
             "plan": "full",
             "payment_method": "zelle",
             "message": message,
+            # The price summary's "I agree to pay $1,000.00 as scheduled" ($500 × 2, Zelle).
+            "confirmed_total": "1000.00",
             **extra,
         }
         return as_student.post(f"/attendings/{attending.pk}/", data, follow=True)

@@ -2,6 +2,7 @@
 only, and TenantMiddleware runs it with scopes explicitly disabled. Organization admins
 do their work in our own pages."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
@@ -37,8 +38,96 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
+class OrganizationForm(forms.ModelForm):
+    """The PayPal secret is write-only: never rendered back, kept when left blank."""
+
+    new_paypal_client_secret = forms.CharField(
+        label="PayPal client secret",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown. Leave blank to keep the current secret.",
+    )
+    clear_paypal_client_secret = forms.BooleanField(
+        label="Remove the stored PayPal secret", required=False
+    )
+
+    class Meta:
+        model = Organization
+        fields = "__all__"  # noqa: DJ007 - the admin lists them in its fieldsets
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("payment_gateway") == "paypal":
+            has_secret = bool(
+                cleaned.get("new_paypal_client_secret")
+                or (
+                    self.instance.paypal_client_secret_encrypted
+                    and not cleaned.get("clear_paypal_client_secret")
+                )
+            )
+            for name, present in (
+                ("paypal_client_id", bool(cleaned.get("paypal_client_id"))),
+                ("paypal_webhook_id", bool(cleaned.get("paypal_webhook_id"))),
+                ("new_paypal_client_secret", has_secret),
+            ):
+                if not present:
+                    self.add_error(name, "PayPal needs the client id, secret and webhook id.")
+        return cleaned
+
+    def save(self, commit=True):
+        organization = super().save(commit=False)
+        if self.cleaned_data.get("new_paypal_client_secret"):
+            organization.paypal_client_secret = self.cleaned_data["new_paypal_client_secret"]
+        elif self.cleaned_data.get("clear_paypal_client_secret"):
+            organization.paypal_client_secret = ""
+        if commit:
+            organization.save()
+            self.save_m2m()
+        return organization
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "is_active", "verification_target_hours")
+    form = OrganizationForm
+    list_display = ("name", "slug", "is_active", "payment_gateway", "verification_target_hours")
     search_fields = ("name", "slug")
+    readonly_fields = ("paypal_secret_stored",)
     inlines = [DomainInline]
+    fieldsets = (
+        (None, {"fields": ("slug", "name", "is_active", "support_email")}),
+        (
+            "Rules",
+            {
+                "fields": (
+                    "card_surcharge_rate",
+                    "immigration_letter_fee",
+                    "attending_response_days",
+                    "verification_target_hours",
+                    "weekly_plan_min_lead_days",
+                    "required_document_types",
+                    "housing_partners",
+                )
+            },
+        ),
+        (
+            "Payments (paid into this organization's own account)",
+            {
+                "fields": (
+                    "payment_gateway",
+                    "paypal_environment",
+                    "paypal_client_id",
+                    "paypal_secret_stored",
+                    "new_paypal_client_secret",
+                    "clear_paypal_client_secret",
+                    "paypal_webhook_id",
+                    "zelle_instructions",
+                    "wire_instructions",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description="PayPal secret stored")
+    def paypal_secret_stored(self, organization) -> str:
+        return "yes" if organization.paypal_client_secret_encrypted else "no"

@@ -14,7 +14,7 @@ class UsdoctorsConfig(AppConfig):
     @staticmethod
     def register_audited_models() -> None:
         """Organization settings go to the audit trail (issue 10, accounts.audit). Only
-        these fields: a payment credential added later joins with ``mask_fields``."""
+        these fields; the PayPal secret's ciphertext is masked (``mask_fields``)."""
         from auditlog.registry import auditlog
 
         from usdoctors.models import Organization
@@ -33,5 +33,14 @@ class UsdoctorsConfig(AppConfig):
                 "required_document_types",
                 "support_email",
                 "housing_partners",
+                "payment_gateway",
+                "paypal_environment",
+                "paypal_client_id",
+                "paypal_webhook_id",
+                "zelle_instructions",
+                "wire_instructions",
+                # The ciphertext, masked: the trail shows that the secret changed, not it.
+                "paypal_client_secret_encrypted",
             ],
+            mask_fields=["paypal_client_secret_encrypted"],
         )

@@ -2,8 +2,16 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+
+from usdoctors import encryption
+
+PAYPAL_BASE_URLS = {
+    "sandbox": "https://api-m.sandbox.paypal.com",
+    "live": "https://api-m.paypal.com",
+}
 
 DOCUMENT_TYPES_REQUIRED_BY_DEFAULT = [
     "letter_of_good_standing",
@@ -15,6 +23,16 @@ DOCUMENT_TYPES_REQUIRED_BY_DEFAULT = [
 
 def default_required_document_types() -> list[str]:
     return list(DOCUMENT_TYPES_REQUIRED_BY_DEFAULT)
+
+
+class PaymentGatewayChoice(models.TextChoices):
+    SIMULATED = "simulated", "Simulated (no real money)"
+    PAYPAL = "paypal", "PayPal"
+
+
+class PayPalEnvironment(models.TextChoices):
+    SANDBOX = "sandbox", "Sandbox (test money)"
+    LIVE = "live", "Live"
 
 
 class Organization(models.Model):
@@ -53,6 +71,34 @@ class Organization(models.Model):
     housing_partners = models.JSONField(default=list, blank=True)
     currency = models.CharField(max_length=3, default="USD", editable=False)
 
+    # Payments (DESIGN §6): each organization is paid into its own PayPal account. Edited
+    # by platform staff in /admin/; the secret is stored encrypted (usdoctors.encryption)
+    # and never shown back.
+    payment_gateway = models.CharField(
+        max_length=10,
+        choices=PaymentGatewayChoice.choices,
+        default=PaymentGatewayChoice.SIMULATED,
+        help_text="Simulated until PayPal credentials are complete (payments.gateways).",
+    )
+    paypal_environment = models.CharField(
+        max_length=7, choices=PayPalEnvironment.choices, default=PayPalEnvironment.SANDBOX
+    )
+    paypal_client_id = models.CharField("PayPal client id", max_length=128, blank=True)
+    paypal_client_secret_encrypted = models.TextField(blank=True, editable=False)
+    paypal_webhook_id = models.CharField(
+        "PayPal webhook id",
+        max_length=64,
+        blank=True,
+        help_text="The id PayPal gave the webhook pointing at "
+        "https://<this organization's host>/api/v1/payments/paypal/webhook.",
+    )
+    zelle_instructions = models.TextField(
+        blank=True, help_text="Shown to students paying by Zelle: recipient name, email or phone."
+    )
+    wire_instructions = models.TextField(
+        blank=True, help_text="Shown to students paying by wire: bank, account, routing, SWIFT."
+    )
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -66,6 +112,27 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def paypal_client_secret(self) -> str:
+        """The PayPal secret in clear, decrypted on use (never stored so)."""
+        return encryption.decrypt(self.paypal_client_secret_encrypted)
+
+    @paypal_client_secret.setter
+    def paypal_client_secret(self, value: str) -> None:
+        self.paypal_client_secret_encrypted = encryption.encrypt(value)
+
+    @property
+    def has_paypal_credentials(self) -> bool:
+        return bool(
+            self.paypal_client_id and self.paypal_client_secret_encrypted and self.paypal_webhook_id
+        )
+
+    @property
+    def paypal_base_url(self) -> str:
+        """PayPal's API for this account's environment; ``PAYPAL_BASE_URL`` overrides it
+        for every organization (tests point it at the fake PayPal)."""
+        return settings.PAYPAL_BASE_URL or PAYPAL_BASE_URLS[self.paypal_environment]
+
 
 class OrganizationDomain(models.Model):
     """A custom domain that also resolves to the organization."""
@@ -75,3 +142,28 @@ class OrganizationDomain(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+# Imported here, not at the top: tenancy's TenantModel points back at Organization by name.
+from usdoctors.tenancy import TenantModel  # noqa: E402
+
+
+class UsedLink(TenantModel):
+    """A single-use signed link that was used (DESIGN §10, usdoctors.signed_links).
+    Written in the same transaction as the decision the link records; the unique nonce
+    makes a second use fail, however close together the two arrive."""
+
+    nonce = models.CharField(max_length=40)
+    purpose = models.CharField(max_length=40)
+    rotation_id = models.PositiveBigIntegerField(
+        help_text="The rotation the link was for (an id: the kernel sits below rotations)."
+    )
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "nonce"], name="signed_link_used_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} link for rotation {self.rotation_id}, used {self.used_at}"

@@ -228,6 +228,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    "send-due-installments": {
+        "task": "payments.tasks.send_due_installments",
+        "schedule": 15 * 60.0,
+    },
     "retry-unsent-emails": {
         "task": "notifications.tasks.retry_unsent_emails",
         "schedule": 60.0,
@@ -242,6 +246,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     "start-date-readiness": {
         "task": "rotations.tasks.start_due_rotations",
+        "schedule": 60 * 60.0,
+    },
+    "payment-reminders": {
+        "task": "payments.tasks.send_payment_reminders",
+        "schedule": 60 * 60.0,
+    },
+    "school-confirmation-deadline": {
+        "task": "payments.school_tasks.charge_unanswered_schools",
         "schedule": 60 * 60.0,
     },
 }
@@ -260,11 +272,21 @@ CACHES = {
 }
 
 # --- Payments (DESIGN §6) ------------------------------------------------------------
-PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", "simulated")
-PAYPAL_BASE_URL = env("PAYPAL_BASE_URL", "https://api-m.sandbox.paypal.com")
+# Gateway and PayPal credentials are per organization (Organization fields, edited in
+# /admin/); organizations without complete credentials use the simulated gateway.
+# Empty: each organization's sandbox/live choice picks PayPal's URL; set, it overrides
+# them all (tests point it at the fake PayPal).
+PAYPAL_BASE_URL = env("PAYPAL_BASE_URL")
+# Fernet key(s) encrypting the organizations' PayPal secrets at rest (usdoctors.encryption);
+# comma-separated to rotate (the first encrypts). DEBUG runs without one use a dev key.
+PAYMENT_SECRETS_KEY = env("PAYMENT_SECRETS_KEY")
+# Sending installments to the gateway: Celery retries a failed send with exponential
+# backoff (seconds), at most this many times; the due-installment sweep picks up the rest.
+PAYMENT_SEND_MAX_RETRIES = int(env("PAYMENT_SEND_MAX_RETRIES", "8"))
+# Deprecated: a platform-wide PayPal account, read only by payments.school's fallback
+# until it uses payments.gateways.gateway_for (every organization is paid into its own).
 PAYPAL_CLIENT_ID = env("PAYPAL_CLIENT_ID")
 PAYPAL_CLIENT_SECRET = env("PAYPAL_CLIENT_SECRET")
-PAYPAL_WEBHOOK_ID = env("PAYPAL_WEBHOOK_ID")
 
 # --- API (DESIGN §12) ----------------------------------------------------------------
 REST_FRAMEWORK = {

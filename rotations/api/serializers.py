@@ -342,6 +342,17 @@ class RotationRequestSerializer(serializers.Serializer):
         choices=PaymentMethod.choices, default=PaymentMethod.PAYPAL
     )
     message = serializers.CharField(allow_blank=True, default="", max_length=SHORT_TEXT_MAX)
+    confirmed_total = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        allow_null=True,
+        default=None,
+        help_text="Optional: the total the student agreed to pay, card fees included "
+        "(``total_charged`` of ``GET /quote`` for the same attending, start, weeks, plan "
+        "and method). When given, the request is refused with 409 ``price_changed`` if "
+        "today's quote differs by a cent; when left out, the price is not checked.",
+    )
 
     def validate_attending(self, value: int) -> AttendingProfile:
         # Looked up per call, inside the request's tenant scope: another organization's

@@ -61,6 +61,9 @@ def test_student_requests_attending_approves_and_they_message(
     form.get_by_label("Number of weeks").fill("2")
     form.get_by_label("Payment method").select_option("zelle")
     form.get_by_label("Message to the attending").fill("I hope to match in cardiology.")
+    # The price summary ($500 × 2 weeks by Zelle, no card fee); the student agrees to it.
+    expect(form.get_by_test_id("quote-total")).to_have_text("$1,000.00")
+    form.get_by_label("I agree to pay $1,000.00 as scheduled").check()
     form.get_by_role("button", name="Send request").click()
 
     page.wait_for_url(re.compile(rf"{base}/rotations/\d+/$"))

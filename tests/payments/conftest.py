@@ -27,3 +27,18 @@ def paypal_client(fake_paypal):
         timeout=(2, 5),
         retry_base_delay=0.01,
     )
+
+
+@pytest.fixture
+def paypal_setup(settings, monkeypatch, fake_paypal):
+    """Organizations' PayPal calls go to the fake (``settings.PAYPAL_BASE_URL``), with
+    short timeouts and no real backoff (payments.gateways.CLIENT_OPTIONS)."""
+    from payments import gateways
+
+    settings.PAYPAL_BASE_URL = fake_paypal.url
+    monkeypatch.setattr(
+        gateways,
+        "CLIENT_OPTIONS",
+        {"timeout": (2, 0.4), "retry_base_delay": 0.01, "retry_max_delay": 0.02},
+    )
+    return fake_paypal

@@ -287,6 +287,8 @@ def request_data(**overrides):
         "plan": "full",
         "payment_method": "zelle",
         "message": "I am preparing for internal medicine residency.",
+        # The price summary's "I agree to pay $1,000.00 as scheduled": $500 × 2, Zelle.
+        "confirmed_total": "1000.00",
         **overrides,
     }
 

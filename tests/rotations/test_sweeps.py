@@ -132,9 +132,17 @@ def test_a_response_window_set_by_the_organization_is_honoured(demo):
 
 @pytest.fixture
 def approved(requested):
+    """Approved and paid: approval invoices it (payments), and payments' readiness check
+    holds an unpaid rotation; these tests are about the sweep, so the money is settled."""
+    from payments.models import Installment
+
     rotation = requested["demo"]
     with scope(organization=rotation.organization):
-        return approve_rotation(rotation, by=rotation.attending.membership)
+        rotation = approve_rotation(rotation, by=rotation.attending.membership)
+        Installment.objects.filter(invoice__rotation=rotation).update(
+            status="paid", paid_at=timezone.now()
+        )
+        return rotation
 
 
 @pytest.fixture

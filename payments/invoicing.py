@@ -1,0 +1,182 @@
+"""The invoice written on approval (DESIGN §5 "approval creates the invoice", §6).
+
+``invoice_rotation`` is the ``approved`` lifecycle subscriber (PaymentsConfig.ready()):
+it runs inside the approval's transaction, so the booking and the invoice commit
+together or not at all. No gateway is called here (§6: never inside a transaction):
+installments to send by PayPal are handed to ``payments.tasks.send_installment`` after
+commit.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.services import notify
+from payments.credits import apply_credit
+from payments.fees import ZERO, method_fee
+from payments.models import (
+    Installment,
+    InstallmentStatus,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
+from payments.schedule import installment_schedule
+from rotations.choices import Payer, PaymentMethod
+from rotations.models import Rotation
+from usdoctors.links import organization_url
+from usdoctors.money import to_cents
+
+
+def long_date(day) -> str:
+    return f"{day:%A %B} {day.day}, {day.year}"
+
+
+def invoice_rotation(rotation: Rotation, *, by) -> Invoice:
+    """Lifecycle ``approved`` handler: invoice the rotation (§6).
+
+    Price = the rate the student was quoted × weeks, one ``price`` line. The student's
+    credit applies first (one negative ``credit`` line, ``payments.credits.apply_credit``);
+    the rest is split into the plan's installments counted from today, the approval
+    date (``payments.schedule``). Paid by card, each installment carries the
+    organization's surcharge as its own ``card_fee`` line. Nothing left after credit:
+    no installments, and the invoice is paid at once.
+
+    The payment request (self payer): by Zelle or wire, the student is emailed the
+    instructions with the invoice's reference code; by card, installments due today are
+    sent as PayPal invoices after commit, later ones by the due-installment sweep. A
+    school payer's request goes through the school's confirmation link instead.
+    """
+    organization = rotation.organization
+    approved_on = timezone.localdate()
+    method = rotation.payment_method
+    price = to_cents(rotation.weekly_rate * rotation.weeks)
+    invoice = Invoice.objects.create(
+        organization=organization,
+        rotation=rotation,
+        student=rotation.student,
+        kind=InvoiceKind.ROTATION,
+        payment_method=method,
+        plan=rotation.plan,
+        status=InvoiceStatus.ISSUED,
+        issued_at=timezone.now(),
+    )
+    InvoiceLine.objects.create(
+        organization=organization,
+        invoice=invoice,
+        kind=LineKind.PRICE,
+        label=f"{rotation.weeks} weeks × ${rotation.weekly_rate} a week",
+        amount=price,
+    )
+    credit = apply_credit(
+        rotation.student, price, invoice=invoice, rotation=rotation, note=f"Invoice {invoice}"
+    )
+    if credit > 0:
+        InvoiceLine.objects.create(
+            organization=organization,
+            invoice=invoice,
+            kind=LineKind.CREDIT,
+            label="Credit applied",
+            amount=-credit,
+        )
+    schedule = installment_schedule(
+        price - credit,
+        rotation.plan,
+        approved_on,
+        rotation.start,
+        organization.weekly_plan_min_lead_days,
+    )
+    if not schedule:
+        invoice.status = InvoiceStatus.PAID
+        invoice.save(update_fields=["status"])
+        return invoice
+
+    installments = []
+    for sequence, (due_on, amount) in enumerate(schedule, start=1):
+        fee = method_fee(amount, method, organization.card_surcharge_rate)
+        installment = Installment.objects.create(
+            organization=organization,
+            invoice=invoice,
+            sequence=sequence,
+            due_on=due_on,
+            amount=amount,
+            card_fee=fee,
+        )
+        if fee > 0:
+            InvoiceLine.objects.create(
+                organization=organization,
+                invoice=invoice,
+                kind=LineKind.CARD_FEE,
+                label=f"Card fee on payment {sequence} of {len(schedule)}",
+                amount=fee,
+                installment=installment,
+            )
+        installments.append(installment)
+
+    if rotation.payer == Payer.SCHOOL:
+        return invoice  # the school's confirmation link carries the request (payments.school)
+    if method == PaymentMethod.PAYPAL:
+        _send_due_by_gateway(organization.pk, installments, approved_on)
+    else:
+        _email_instructions(rotation, invoice, installments)
+    return invoice
+
+
+def _send_due_by_gateway(organization_id: int, installments, today) -> None:
+    """Installments due now are sent as gateway invoices once the approval commits; they
+    stay ``pending`` until the task has sent them (it marks them ``sent``)."""
+    from payments.tasks import enqueue_send_installment
+
+    for installment in installments:
+        if installment.due_on <= today:
+            transaction.on_commit(
+                lambda pk=installment.pk: enqueue_send_installment(organization_id, pk)
+            )
+
+
+def _email_instructions(rotation: Rotation, invoice: Invoice, installments) -> None:
+    """Zelle / wire: the instructions are the payment request, so every installment counts
+    as sent; the student gets the schedule, the reference code and where to pay."""
+    Installment.objects.filter(pk__in=[i.pk for i in installments]).update(
+        status=InstallmentStatus.SENT
+    )
+    organization = rotation.organization
+    method = rotation.payment_method
+    field = "zelle_instructions" if method == PaymentMethod.ZELLE else "wire_instructions"
+    notify(
+        organization,
+        rotation.student.user.email,
+        "payment_instructions",
+        {
+            "student_name": rotation.student.display_name,
+            "rotation_title": rotation.get_rotation_type_display().split(" (")[0],
+            "method": PaymentMethod(method).label,
+            "instructions": getattr(organization, field, "") or "",
+            "reference_code": invoice.reference_code,
+            "schedule": [
+                f"Payment {i.sequence} of {len(installments)}: ${i.charged:,.2f}, "
+                f"due {long_date(i.due_on)}"
+                for i in installments
+            ],
+            "rotation_url": organization_url(organization, f"/rotations/{rotation.pk}/"),
+        },
+        dedupe_key=f"payment-instructions:{invoice.pk}",
+    )
+
+
+def amount_paid(invoice: Invoice) -> Decimal:
+    """What the student has paid towards ``invoice``'s price: paid installments' shares
+    (card fees excluded: they went to the card network) plus the credit it used."""
+    paid = sum(
+        (i.amount for i in invoice.installments.all() if i.status == InstallmentStatus.PAID),
+        ZERO,
+    )
+    credit_used = -sum(
+        (line.amount for line in invoice.lines.all() if line.kind == LineKind.CREDIT), ZERO
+    )
+    return paid + credit_used

@@ -1,0 +1,559 @@
+"""School payers (DESIGN §5, §6, §10; issue 7 item 10).
+
+- The student puts a card on file before approval completes the booking:
+  ``require_card_and_ask_the_school`` (subscribed to "approved") refuses approval of a
+  school-paid rotation with 409 while the student has no active card, else records a
+  ``SchoolPayment`` awaiting the school and emails the school contact a signed
+  confirm/refuse link (usdoctors.signed_links) that expires the Friday before the start.
+- The school answers once (``record_school_decision``): confirmed is stored
+  (``school_confirmed``); refused asks for the charge.
+- Refused, or no answer by the Friday before the start (``charge_unanswered_schools``,
+  a beat sweep), the card on file is charged in full with the card surcharge
+  (``charge_school_payment``): the intent is written in one transaction, the gateway is
+  called after it with ``PayPal-Request-Id`` ``school-charge-<invoice id>`` (a retry never
+  charges twice), and the answer is written in another: payments recorded, installments
+  paid, the student told — or, declined, the student and admins told, nothing paid.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import datetime
+from datetime import time as clock
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from notifications.services import notify, notify_admins
+from payments import settlement
+from payments.fees import ZERO, card_fee
+from payments.gateways import PayPalGateway, gateway_for
+from payments.models import (
+    CardOnFile,
+    CardStatus,
+    InstallmentStatus,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    LineKind,
+    SchoolChargeStatus,
+    SchoolDecision,
+    SchoolPayment,
+)
+from payments.paypal import CardDeclined, PayPalClient, PayPalError
+from payments.schedule import friday_before
+from rotations.choices import Payer, PaymentMethod, RotationStatus
+from rotations.models import Rotation
+from rotations.services import long_date, rotation_context, type_title
+from usdoctors import signed_links
+from usdoctors.errors import Conflict
+from usdoctors.links import organization_url
+
+logger = logging.getLogger(__name__)
+
+# Rotations still booked: a cancelled one is neither confirmed nor charged.
+BOOKED = (RotationStatus.APPROVED, RotationStatus.ON_HOLD, RotationStatus.IN_PROGRESS)
+SWEEP_BATCH = 100
+SWEEP_BUDGET_SECONDS = 120
+
+
+def active_card(student) -> CardOnFile | None:
+    return CardOnFile.objects.filter(student=student, status=CardStatus.ACTIVE).first()
+
+
+def link_expiry(rotation: Rotation) -> datetime:
+    """The link works until the Friday before the start begins, in the site's time:
+    from that Friday on, an unanswered school is charged (§6)."""
+    return timezone.make_aware(datetime.combine(friday_before(rotation.start), clock.min))
+
+
+def confirmation_url(rotation: Rotation) -> str:
+    token = signed_links.make_token(
+        rotation.organization,
+        rotation.pk,
+        signed_links.SCHOOL_PAYMENT,
+        expires=link_expiry(rotation),
+    )
+    return organization_url(rotation.organization, f"/school/payment/{token}/")
+
+
+def amount_owed(rotation: Rotation) -> Decimal:
+    """What the school is asked to pay: the rotation invoice's unpaid installments, or
+    the price before the invoice exists."""
+    invoice = rotation_invoice(rotation)
+    if invoice is None:
+        return rotation.total
+    return sum(
+        (
+            installment.amount
+            for installment in invoice.installments.exclude(
+                status__in=(InstallmentStatus.PAID, InstallmentStatus.CANCELLED)
+            )
+        ),
+        ZERO,
+    )
+
+
+def rotation_invoice(rotation: Rotation) -> Invoice | None:
+    return Invoice.objects.filter(rotation=rotation, kind=InvoiceKind.ROTATION).first()
+
+
+def require_card_and_ask_the_school(rotation: Rotation, *, by) -> None:
+    """Lifecycle "approved" (§6): a school-paid rotation needs the student's card on
+    file before the booking completes (409 otherwise, and the approval rolls back);
+    then the school contact gets its signed confirm/refuse link."""
+    if rotation.payer != Payer.SCHOOL:
+        return
+    if active_card(rotation.student) is None:
+        raise Conflict(
+            "The student must put a card on file first: their school pays, and the card "
+            "is charged if the school refuses. We cannot approve until they add one.",
+            code="card_on_file_required",
+        )
+    profile = getattr(rotation.student, "profile", None)
+    school_email = getattr(profile, "school_contact_email", "")
+    if not school_email:
+        raise Conflict(
+            "The student's profile has no school contact email for the payment "
+            "confirmation; they must add it before approval.",
+            code="school_contact_missing",
+        )
+    school_payment, _created = SchoolPayment.objects.update_or_create(
+        organization=rotation.organization,
+        rotation=rotation,
+        defaults={
+            "school_email": school_email,
+            "deadline": friday_before(rotation.start),
+            "decision": SchoolDecision.AWAITING,
+        },
+    )
+    _email_the_school(rotation, school_payment)
+
+
+def _email_the_school(rotation: Rotation, school_payment: SchoolPayment) -> None:
+    profile = getattr(rotation.student, "profile", None)
+    notify(
+        rotation.organization,
+        school_payment.school_email,
+        "school_payment_confirmation",
+        {
+            **rotation_context(rotation),
+            "medical_school": getattr(profile, "medical_school", ""),
+            "amount": f"{amount_owed(rotation):,.2f}",
+            "confirm_by": long_date(school_payment.deadline),
+            "confirmation_url": confirmation_url(rotation),
+        },
+        dedupe_key=f"school-payment-link:{rotation.pk}:{rotation.start}",
+    )
+
+
+def follow_the_new_start(rotation: Rotation, *, by, previous_start, reason) -> None:
+    """Lifecycle "moved": a school that has not answered yet gets the new deadline (the
+    Friday before the new start) and a new link; the old one keeps its own expiry."""
+    school_payment = (
+        SchoolPayment.objects.select_for_update()
+        .filter(rotation=rotation, decision=SchoolDecision.AWAITING)
+        .first()
+    )
+    if school_payment is None or rotation.start == previous_start:
+        return
+    school_payment.deadline = friday_before(rotation.start)
+    school_payment.save(update_fields=["deadline"])
+    _email_the_school(rotation, school_payment)
+
+
+def school_confirmed(rotation: Rotation) -> bool:
+    """Did the school confirm it pays for this rotation? (Readiness reads it, §5.)"""
+    return SchoolPayment.objects.filter(
+        rotation=rotation, decision=SchoolDecision.CONFIRMED
+    ).exists()
+
+
+# --- The school's answer ----------------------------------------------------------------
+
+
+def read_link(token: str, organization):
+    """The school-payment link and its ``SchoolPayment``, or LinkError (invalid, expired,
+    used)."""
+    link = signed_links.read_token(token, signed_links.SCHOOL_PAYMENT, organization)
+    school_payment = (
+        SchoolPayment.objects.select_related("rotation__attending", "rotation__student__user")
+        .filter(rotation_id=link.rotation_id)
+        .first()
+    )
+    if school_payment is None:
+        raise signed_links.LinkError(signed_links.INVALID)
+    if signed_links.is_used(link) or school_payment.decision != SchoolDecision.AWAITING:
+        raise signed_links.LinkError(signed_links.USED)
+    if school_payment.rotation.status not in BOOKED:
+        raise signed_links.LinkError(
+            signed_links.INVALID,
+            "This rotation is no longer booked, so there is nothing to confirm. "
+            "Nothing was changed.",
+        )
+    return link, school_payment
+
+
+@transaction.atomic
+def record_school_decision(token: str, organization, *, confirmed: bool) -> SchoolPayment:
+    """The school confirms or refuses, once (§6, §10). The link is marked used in the
+    same transaction; a refusal asks for the charge of the card on file, sent after
+    commit. Any refusal of the link (LinkError) changes nothing."""
+    link, school_payment = read_link(token, organization)
+    signed_links.use_link(link)
+    school_payment = SchoolPayment.objects.select_for_update().get(pk=school_payment.pk)
+    if school_payment.decision != SchoolDecision.AWAITING:
+        raise signed_links.LinkError(signed_links.USED)
+    now = timezone.now()
+    school_payment.decided_at = now
+    if confirmed:
+        school_payment.decision = SchoolDecision.CONFIRMED
+    else:
+        school_payment.decision = SchoolDecision.REFUSED
+        school_payment.charge_status = SchoolChargeStatus.PENDING
+        school_payment.charge_requested_at = now
+    school_payment.save()
+    if not confirmed:
+        organization_id, pk = school_payment.organization_id, school_payment.pk
+        transaction.on_commit(lambda: enqueue_charge(organization_id, pk))
+    return school_payment
+
+
+def enqueue_charge(organization_id: int, school_payment_id: int) -> None:
+    from payments.school_tasks import charge_school_payment_task
+
+    try:
+        charge_school_payment_task.delay(organization_id, school_payment_id)
+    except Exception:  # broker down: the sweep charges pending rows
+        logger.warning("Could not enqueue school charge %s; the sweep will.", school_payment_id)
+
+
+# --- Charging the card on file ------------------------------------------------------------
+
+
+class Charge:
+    """What one charge asks the gateway for, decided inside the intent transaction."""
+
+    def __init__(self, school_payment, invoice, card, installments, amount):
+        self.school_payment = school_payment
+        self.invoice = invoice
+        self.card = card
+        self.installments = installments
+        self.amount = amount
+
+    @property
+    def request_id(self) -> str:
+        return f"school-charge-{self.invoice.pk}"
+
+
+@transaction.atomic
+def _prepare_charge(school_payment_id: int) -> Charge | None:
+    """Intent: lock the row, put the surcharge on the invoice as its own line, and fix
+    the amount. None when there is nothing (more) to charge."""
+    school_payment = (
+        SchoolPayment.objects.select_for_update()
+        .select_related("rotation")
+        .get(pk=school_payment_id)
+    )
+    if school_payment.charge_status != SchoolChargeStatus.PENDING:
+        return None
+    rotation = school_payment.rotation
+    invoice = rotation_invoice(rotation)
+    card = active_card(rotation.student)
+    if invoice is None or card is None:
+        logger.error(
+            "School charge %s: rotation %s has %s; left pending.",
+            school_payment.pk,
+            rotation.pk,
+            "no invoice" if invoice is None else "no active card",
+        )
+        return None
+    installments = list(
+        invoice.installments.select_for_update()
+        .exclude(status__in=(InstallmentStatus.PAID, InstallmentStatus.CANCELLED))
+        .order_by("sequence")
+    )
+    if not installments:
+        school_payment.charge_status = SchoolChargeStatus.NONE
+        school_payment.save(update_fields=["charge_status"])
+        return None
+    if school_payment.charge_amount is None:
+        # One payment of everything still owed: one surcharge on it (§6), replacing the
+        # per-installment fees planned for separate payments.
+        owed = sum((installment.amount for installment in installments), ZERO)
+        fee = card_fee(owed, rotation.organization.card_surcharge_rate)
+        InvoiceLine.objects.filter(
+            invoice=invoice, kind=LineKind.CARD_FEE, installment__in=installments
+        ).delete()
+        for installment in installments:
+            installment.card_fee = ZERO
+        installments[0].card_fee = fee
+        for installment in installments:
+            installment.save(update_fields=["card_fee"])
+        if fee > 0:
+            InvoiceLine.objects.create(
+                organization=invoice.organization,
+                invoice=invoice,
+                kind=LineKind.CARD_FEE,
+                label="Card fee (card on file charged: the school did not pay)",
+                amount=fee,
+                installment=installments[0],
+            )
+        school_payment.charge_amount = owed + fee
+        school_payment.save(update_fields=["charge_amount"])
+    return Charge(school_payment, invoice, card, installments, school_payment.charge_amount)
+
+
+def gateway_name(organization) -> str:
+    """``paypal`` or ``simulated``: payments.gateways decides (credentials complete?)."""
+    return gateway_for(organization).name
+
+
+def paypal_client_for(organization) -> PayPalClient:
+    """The organization's own PayPal account (payments.gateways builds the client). The
+    gateway interface has no vault calls, so school payers use its client directly."""
+    gateway = gateway_for(organization)
+    if not isinstance(gateway, PayPalGateway):
+        raise Conflict("This organization does not take cards through PayPal.", code="no_paypal")
+    return gateway.client
+
+
+def _charge_card(charge: Charge) -> dict:
+    """Call the gateway, outside any transaction. Returns the gateway's answer with a
+    ``capture_id``; raises CardDeclined or PayPalError."""
+    organization = charge.invoice.organization
+    if gateway_name(organization) != "paypal":
+        return {"capture_id": f"SIM-{charge.request_id}", "simulated": True}
+    order = paypal_client_for(organization).charge_vaulted_card(
+        charge.request_id,
+        charge.card.payment_token_id,
+        charge.amount,
+        organization.currency,
+        f"{type_title(charge.school_payment.rotation)} rotation {charge.invoice.reference_code}",
+        custom_id=charge.request_id,
+        invoice_id=charge.invoice.reference_code,
+    )
+    captures = [
+        capture
+        for unit in order.get("purchase_units", [])
+        for capture in unit.get("payments", {}).get("captures", [])
+    ]
+    return {**dict(order), "capture_id": captures[0]["id"] if captures else order.get("id", "")}
+
+
+@transaction.atomic
+def _record_charge(charge: Charge, answer: dict) -> bool:
+    """Write what the gateway answered: a payment per installment (the surcharge on the
+    first), each installment paid, the invoice paid, the student told."""
+    school_payment = SchoolPayment.objects.select_for_update().get(pk=charge.school_payment.pk)
+    if school_payment.charge_status != SchoolChargeStatus.PENDING:
+        return False
+    now = timezone.now()
+    today = timezone.localdate()
+    capture_id = answer.get("capture_id", "")
+    for number, installment in enumerate(charge.installments):
+        # The first payment carries the capture id; the others point at it.
+        installment.refresh_from_db(fields=["card_fee"])
+        settlement.mark_installment_paid(
+            installment,
+            amount=installment.amount + installment.card_fee,
+            method=PaymentMethod.PAYPAL,
+            received_on=today,
+            reference="Card on file (the school did not pay)",
+            gateway_payment_id=capture_id
+            if number == 0
+            else f"{capture_id}-{installment.sequence}",
+            gateway_answer={"request_id": charge.request_id},
+        )
+    school_payment.charge_status = SchoolChargeStatus.CHARGED
+    school_payment.charged_at = now
+    school_payment.charge_answer = answer
+    school_payment.save(update_fields=["charge_status", "charged_at", "charge_answer"])
+    rotation = school_payment.rotation
+    notify(
+        rotation.organization,
+        rotation.student.user.email,
+        "school_refused_card_charged",
+        {
+            **rotation_context(rotation),
+            "reason": _reason(school_payment),
+            "amount": f"{school_payment.charge_amount:,.2f}",
+            "card": f"{charge.card.brand or 'Card'} ending {charge.card.last4 or '····'}",
+        },
+        dedupe_key=f"school-charge:{school_payment.pk}",
+    )
+    return True
+
+
+def _reason(school_payment: SchoolPayment) -> str:
+    if school_payment.decision == SchoolDecision.REFUSED:
+        return "Your school declined to pay for this rotation"
+    return "Your school did not confirm payment by the Friday before the start"
+
+
+@transaction.atomic
+def _record_decline(charge: Charge, error: PayPalError) -> None:
+    school_payment = SchoolPayment.objects.select_for_update().get(pk=charge.school_payment.pk)
+    if school_payment.charge_status != SchoolChargeStatus.PENDING:
+        return
+    school_payment.charge_status = SchoolChargeStatus.DECLINED
+    school_payment.charge_answer = {
+        "error": error.name,
+        "message": error.message,
+        "debug_id": error.debug_id,
+        "issues": error.issues,
+    }
+    school_payment.save(update_fields=["charge_status", "charge_answer"])
+    rotation = school_payment.rotation
+    context = {
+        **rotation_context(rotation),
+        "reason": _reason(school_payment),
+        "amount": f"{school_payment.charge_amount:,.2f}",
+        "card": f"{charge.card.brand or 'Card'} ending {charge.card.last4 or '····'}",
+    }
+    notify(
+        rotation.organization,
+        rotation.student.user.email,
+        "school_charge_declined",
+        context,
+        dedupe_key=f"school-charge-declined:{school_payment.pk}",
+    )
+    notify_admins(
+        rotation.organization,
+        "school_charge_declined_admin",
+        context,
+        dedupe_key=f"school-charge-declined:{school_payment.pk}",
+    )
+
+
+def charge_school_payment(school_payment_id: int) -> str:
+    """Charge the card on file for a refused or unanswered school payment, once (§6).
+    Runs inside the organization's scope and outside any transaction. Returns what
+    happened: charged, declined, skipped, or retry (PayPal unreachable or failing:
+    the row stays pending and the next sweep tries again with the same request id)."""
+    charge = _prepare_charge(school_payment_id)
+    if charge is None:
+        return "skipped"
+    try:
+        answer = _charge_card(charge)
+    except CardDeclined as error:
+        _record_decline(charge, error)
+        return "declined"
+    except PayPalError:
+        logger.exception("School charge %s failed; it stays pending.", school_payment_id)
+        return "retry"
+    return "charged" if _record_charge(charge, answer) else "skipped"
+
+
+def charge_unanswered_schools(organization, *, today=None) -> dict:
+    """Sweep (§6, §9): from the Friday before the start, a school that has not answered
+    is taken as refusing. Marks each batch lapsed with one UPDATE, then charges every
+    pending row (these, and refusals whose task did not run). Idempotent: a row is
+    charged only while pending, and PayPal sees the same request id on a retry."""
+    today = today or timezone.localdate()
+    started = time.monotonic()
+    counts = {"lapsed": 0, "charged": 0, "declined": 0, "retry": 0}
+    while time.monotonic() - started < SWEEP_BUDGET_SECONDS:
+        due = list(
+            SchoolPayment.objects.filter(
+                decision=SchoolDecision.AWAITING,
+                deadline__lte=today,
+                rotation__status__in=BOOKED,
+            ).values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        if not due:
+            break
+        counts["lapsed"] += SchoolPayment.objects.filter(
+            pk__in=due, decision=SchoolDecision.AWAITING
+        ).update(
+            decision=SchoolDecision.LAPSED,
+            charge_status=SchoolChargeStatus.PENDING,
+            charge_requested_at=timezone.now(),
+            decided_at=timezone.now(),
+        )
+    pending = SchoolPayment.objects.filter(
+        charge_status=SchoolChargeStatus.PENDING, rotation__status__in=BOOKED
+    ).order_by(F("charge_requested_at").asc(nulls_first=True), "pk")
+    for pk in list(pending.values_list("pk", flat=True)[: SWEEP_BATCH * 10]):
+        if time.monotonic() - started >= SWEEP_BUDGET_SECONDS:
+            break
+        outcome = charge_school_payment(pk)
+        if outcome in counts:
+            counts[outcome] += 1
+    return counts
+
+
+# --- The student's card on file ------------------------------------------------------------
+
+
+def save_simulated_card(student) -> CardOnFile:
+    """The simulated gateway's vault: a test card, active at once (local runs, §11)."""
+    with transaction.atomic():
+        CardOnFile.objects.filter(student=student, status=CardStatus.ACTIVE).update(
+            status=CardStatus.REMOVED
+        )
+        return CardOnFile.objects.create(
+            organization=student.organization,
+            student=student,
+            status=CardStatus.ACTIVE,
+            payment_token_id=f"SIM-{secrets.token_hex(10)}",
+            brand="TEST CARD",
+            last4="4242",
+            gateway_answer={"simulated": True},
+        )
+
+
+def start_paypal_card(student, *, return_url: str = "", cancel_url: str = "") -> CardOnFile:
+    """Ask PayPal for a setup token; the student types the card into PayPal's card
+    fields with its id (PayPal's UI, never our pages)."""
+    card = CardOnFile.objects.create(organization=student.organization, student=student)
+    try:
+        answer = paypal_client_for(student.organization).create_setup_token(
+            f"card-{card.pk}-setup", return_url=return_url, cancel_url=cancel_url
+        )
+    except PayPalError as error:
+        card.status = CardStatus.FAILED
+        card.gateway_answer = error.body or {"error": str(error)}
+        card.save(update_fields=["status", "gateway_answer"])
+        raise Conflict(
+            "PayPal could not start saving a card; try again.", code="paypal_error"
+        ) from error
+    card.setup_token_id = answer.get("id", "")
+    card.gateway_answer = dict(answer)
+    card.save(update_fields=["setup_token_id", "gateway_answer"])
+    return card
+
+
+def finish_paypal_card(student, setup_token_id: str) -> CardOnFile:
+    """The student approved the setup token in PayPal's card fields: exchange it for a
+    payment token (the vault id charges use) and make it the active card."""
+    card = CardOnFile.objects.filter(
+        student=student, setup_token_id=setup_token_id, status=CardStatus.PENDING
+    ).first()
+    if card is None or not setup_token_id:
+        raise Conflict("This card setup is unknown or already finished.", code="unknown_setup")
+    try:
+        answer = paypal_client_for(student.organization).create_payment_token(
+            f"card-{card.pk}-token", setup_token_id
+        )
+    except PayPalError as error:
+        raise Conflict(
+            "PayPal did not accept this card. Check it was approved, or try another card.",
+            code="card_not_saved",
+        ) from error
+    details = answer.get("payment_source", {}).get("card", {})
+    with transaction.atomic():
+        CardOnFile.objects.filter(student=student, status=CardStatus.ACTIVE).update(
+            status=CardStatus.REMOVED
+        )
+        card.status = CardStatus.ACTIVE
+        card.payment_token_id = answer["id"]
+        card.brand = str(details.get("brand", ""))[:32]
+        card.last4 = str(details.get("last_digits", ""))[:4]
+        card.gateway_answer = dict(answer)
+        card.save()
+    return card

@@ -1,0 +1,147 @@
+"""Sending installments to the gateway (DESIGN §6): after commit, never under a lock.
+
+The approval transaction only writes the installment (``pending``); a task calls
+``send_installment`` after commit. The gateway is called outside any transaction, with
+``PayPal-Request-Id`` = our row, so a retry answers the same invoice instead of making
+a second one; then a short transaction stores the gateway's invoice id, the status
+``sent`` and what it answered. A failure stores the gateway's error body on the
+installment and raises, so Celery retries with backoff; the due-installment sweep
+(``pending_due_installments``) picks up whatever is still pending on its due date.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.services import notify
+from payments.gateways import SentInvoice, gateway_for
+from payments.models import Installment, InstallmentStatus, Invoice, InvoiceStatus
+from payments.paypal import PayPalError
+from rotations.choices import Payer, PaymentMethod
+
+logger = logging.getLogger(__name__)
+
+
+def sendable(installment: Installment) -> bool:
+    """Pending, paid by card by the student (a school's payment goes through the card on
+    file, payments.school), on an invoice that is still owed."""
+    return (
+        installment.status == InstallmentStatus.PENDING
+        and installment.invoice.payment_method == PaymentMethod.PAYPAL
+        and installment.invoice.rotation.payer != Payer.SCHOOL
+        and installment.invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
+    )
+
+
+def send_installment(installment_id: int) -> str:
+    """Ask the organization's gateway to invoice one installment (inside its scope).
+
+    Answers what happened: ``sent``, or ``skipped`` when the installment is not pending,
+    not paid by card, or gone. Raises the gateway's error after storing it."""
+    installment = (
+        Installment.objects.select_related(
+            "invoice__student__user", "invoice__rotation", "organization"
+        )
+        .filter(pk=installment_id)
+        .first()
+    )
+    if installment is None or not sendable(installment):
+        return "skipped"
+    gateway = gateway_for(installment.organization)
+    try:
+        sent = gateway.request_payment(installment)  # no transaction, no lock (§6)
+    except PayPalError as error:
+        _store_error(installment, gateway.name, error)
+        raise
+    return _store_sent(installment, sent)
+
+
+def _store_error(installment: Installment, gateway_name: str, error: PayPalError) -> None:
+    answer = {
+        "gateway": gateway_name,
+        "error": {
+            "status": error.status,
+            "name": error.name,
+            "message": error.message,
+            "debug_id": error.debug_id,
+            "body": error.body,
+        },
+        "failed_at": timezone.now().isoformat(),
+        "previous": {k: v for k, v in installment.gateway_answer.items() if k != "previous"},
+    }
+    logger.warning("Sending installment %s failed: %s", installment.pk, error)
+    # Only while still pending: never overwrite what a sent or paid installment answered.
+    Installment.objects.filter(pk=installment.pk, status=InstallmentStatus.PENDING).update(
+        gateway_answer=answer
+    )
+
+
+@transaction.atomic
+def _store_sent(installment: Installment, sent: SentInvoice) -> str:
+    locked = Installment.objects.select_for_update().get(pk=installment.pk)
+    if locked.status != InstallmentStatus.PENDING:
+        # Cancelled or paid while we were asking: keep its status, remember the invoice.
+        logger.warning(
+            "Installment %s became %s while its invoice %s was sent.",
+            locked.pk,
+            locked.status,
+            sent.invoice_id,
+        )
+        if not locked.gateway_invoice_id:
+            locked.gateway_invoice_id = sent.invoice_id
+            locked.gateway_answer = sent.answer
+            locked.save(update_fields=["gateway_invoice_id", "gateway_answer"])
+        return "skipped"
+    locked.gateway_invoice_id = sent.invoice_id
+    locked.gateway_answer = sent.answer
+    locked.status = InstallmentStatus.SENT
+    locked.save(update_fields=["gateway_invoice_id", "gateway_answer", "status"])
+    Invoice.objects.filter(pk=locked.invoice_id, status=InvoiceStatus.DRAFT).update(
+        status=InvoiceStatus.ISSUED, issued_at=timezone.now()
+    )
+    if sent.we_email_the_payer:
+        notify(
+            locked.organization,
+            installment.invoice.student.user.email,
+            "installment_invoice",
+            {
+                "student_name": installment.invoice.student.display_name,
+                "description": _description(installment),
+                "amount": f"{installment.amount:.2f}",
+                "card_fee": f"{installment.card_fee:.2f}",
+                "total": f"{installment.charged:.2f}",
+                "due_on": installment.due_on.isoformat(),
+                "reference_code": installment.invoice.reference_code,
+                "pay_url": sent.payer_url,
+            },
+            dedupe_key=f"installment-invoice:{installment.pk}",
+        )
+    return "sent"
+
+
+def _description(installment: Installment) -> str:
+    from payments.gateways import installment_description
+
+    return installment_description(installment)
+
+
+def pending_due_installments(organization, *, today: date | None = None, limit: int = 500):
+    """Ids of card installments still pending on or after their due date, oldest first:
+    one query per batch (the sweep enqueues a send for each)."""
+    today = today or timezone.localdate()
+    return list(
+        Installment.objects.filter(
+            organization=organization,
+            status=InstallmentStatus.PENDING,
+            due_on__lte=today,
+            invoice__payment_method=PaymentMethod.PAYPAL,
+            invoice__status__in=[InvoiceStatus.DRAFT, InvoiceStatus.ISSUED],
+        )
+        .exclude(invoice__rotation__payer=Payer.SCHOOL)
+        .order_by("due_on", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )

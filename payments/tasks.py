@@ -1,0 +1,66 @@
+"""Celery entry points for payments: load by id, enter the tenant scope, call a service."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from payments import sending
+from payments.paypal import PayPalError
+from usdoctors.tenancy import organization_scope, sweep_each_organization
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    autoretry_for=(PayPalError,),
+    retry_backoff=30,  # seconds: 30, 60, 120, ... (with jitter)
+    retry_backoff_max=60 * 60,
+    retry_jitter=True,
+    max_retries=settings.PAYMENT_SEND_MAX_RETRIES,
+)
+def send_installment(organization_id: int, installment_id: int) -> str:
+    """Send one installment's invoice through the organization's gateway (§6).
+
+    Idempotent: an installment already sent, paid or cancelled is skipped, and the
+    gateway call carries PayPal-Request-Id = ``installment-<id>``, so a retry (Celery's,
+    or Redis redelivering an unacknowledged task) never creates a second invoice. A
+    gateway error is stored on the installment and retried with backoff; after the last
+    retry the due-installment sweep keeps trying."""
+    with organization_scope(organization_id):
+        return sending.send_installment(installment_id)
+
+
+def enqueue_send_installment(organization_id: int, installment_id: int) -> None:
+    """For ``transaction.on_commit``: queue the send; a broker outage is logged, never
+    raised into the request that committed (the due-installment sweep sends it later)."""
+    try:
+        send_installment.delay(organization_id, installment_id)
+    except Exception:
+        logger.warning(
+            "Could not enqueue installment %s; the due-installment sweep will send it.",
+            installment_id,
+        )
+
+
+def _enqueue_due(organization) -> int:
+    ids = sending.pending_due_installments(organization)
+    for installment_id in ids:
+        enqueue_send_installment(organization.pk, installment_id)
+    return len(ids)
+
+
+@shared_task
+def send_due_installments() -> int:
+    """Periodic: queue a send for every card installment still pending on its due date
+    (later installments of a plan, and sends whose retries ran out). One query per
+    organization and batch; the send task skips whatever another run already sent."""
+    return sum(sweep_each_organization(_enqueue_due))
+
+
+@shared_task
+def send_payment_reminders() -> int:
+    """Beat: installment reminders 3 days before, on and after each due date (§6, §9)."""
+    from payments.reminders import send_payment_reminders as sweep
+
+    return sum(sum(counts.values()) for counts in sweep_each_organization(sweep))
