@@ -3,7 +3,7 @@ role permissions (DESIGN §12)."""
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
-from rest_framework import exceptions, parsers, permissions, serializers
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -21,19 +21,6 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, but a body nested deeper than Python can recurse (``"[" * 1000``)
-    is bad input (400), not a server error."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError as error:
-            raise exceptions.ParseError(
-                "JSON parse error - the body is nested too deeply."
-            ) from error
 
 
 class RequestTooLarge(exceptions.APIException):

@@ -26,8 +26,9 @@ from accounts.api.serializers import (
 )
 from accounts.models import StudentProfile, SupportTicket
 from accounts.privacy import visible_student_or_404
-from usdoctors.api import IsMember, IsOrganizationAdmin, IsStudent, JSONParser, error_responses
+from usdoctors.api import IsMember, IsOrganizationAdmin, IsStudent, error_responses
 from usdoctors.errors import Invalid
+from usdoctors.parsers import JSONParser
 from usdoctors.tenancy import current_membership
 
 # Every call but POST /auth/token needs a member of the request's organization: no or bad
