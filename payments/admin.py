@@ -1,6 +1,7 @@
 """Money in the platform staff console (/admin/, scopes disabled: usdoctors.admin_site).
 
-Staff can correct invoices, installments, payments, cards and webhook records directly.
+Staff can correct invoices, installments, payments, cards, school payments and webhook
+records directly.
 Credit is a ledger: entries are added (through ``payments.credits.add_credit``, so the
 balance moves with them, never below zero) and never edited or deleted; a mistake is
 fixed by a correcting entry.
@@ -18,6 +19,7 @@ from payments.models import (
     Invoice,
     InvoiceLine,
     Payment,
+    SchoolPayment,
     WebhookEvent,
 )
 
@@ -168,3 +170,18 @@ class WebhookEventAdmin(admin.ModelAdmin):
     list_display = ("event_type", "event_id", "organization", "outcome", "received_at")
     list_filter = ("organization", "outcome", "event_type")
     search_fields = ("event_id",)
+
+
+@admin.register(SchoolPayment)
+class SchoolPaymentAdmin(admin.ModelAdmin):
+    list_display = (
+        "rotation",
+        "organization",
+        "school_email",
+        "decision",
+        "deadline",
+        "charge_status",
+    )
+    list_filter = ("organization", "decision", "charge_status")
+    search_fields = ("school_email", "rotation__student__user__email")
+    raw_id_fields = ("rotation",)

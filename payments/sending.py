@@ -95,6 +95,10 @@ def _store_sent(installment: Installment, sent: SentInvoice) -> str:
             locked.gateway_invoice_id = sent.invoice_id
             locked.gateway_answer = sent.answer
             locked.save(update_fields=["gateway_invoice_id", "gateway_answer"])
+            if locked.status == InstallmentStatus.CANCELLED:
+                from payments.cancellation import enqueue_gateway_cancellation
+
+                enqueue_gateway_cancellation(locked)  # withdraw what we just sent
         return "skipped"
     locked.gateway_invoice_id = sent.invoice_id
     locked.gateway_answer = sent.answer

@@ -43,6 +43,34 @@ def enqueue_send_installment(organization_id: int, installment_id: int) -> None:
         )
 
 
+@shared_task(
+    autoretry_for=(PayPalError,),
+    retry_backoff=30,
+    retry_backoff_max=60 * 60,
+    retry_jitter=True,
+    max_retries=settings.PAYMENT_SEND_MAX_RETRIES,
+)
+def cancel_installment_invoice(organization_id: int, installment_id: int) -> str:
+    """Withdraw a cancelled installment's invoice at the organization's gateway (§6):
+    PayPal cancels a sent invoice (and tells the payer) and deletes a scheduled one.
+    Idempotent (payments.cancellation.cancel_at_gateway); gateway errors are retried."""
+    from payments.cancellation import cancel_at_gateway
+
+    with organization_scope(organization_id):
+        return cancel_at_gateway(installment_id)
+
+
+def enqueue_cancel_installment_invoice(organization_id: int, installment_id: int) -> None:
+    """For ``transaction.on_commit``: queue the cancellation; a broker outage is logged,
+    never raised into the request that committed."""
+    try:
+        cancel_installment_invoice.delay(organization_id, installment_id)
+    except Exception:
+        logger.warning(
+            "Could not enqueue the gateway cancellation of installment %s.", installment_id
+        )
+
+
 def _enqueue_due(organization) -> int:
     ids = sending.pending_due_installments(organization)
     for installment_id in ids:

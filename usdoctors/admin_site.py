@@ -11,7 +11,7 @@ from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from usdoctors.models import Organization, OrganizationDomain
+from usdoctors.models import Organization, OrganizationDomain, UsedLink
 
 
 def staff_only_admin(site: admin.AdminSite) -> None:
@@ -131,3 +131,22 @@ class OrganizationAdmin(admin.ModelAdmin):
     @admin.display(description="PayPal secret stored")
     def paypal_secret_stored(self, organization) -> str:
         return "yes" if organization.paypal_client_secret_encrypted else "no"
+
+
+@admin.register(UsedLink)
+class UsedLinkAdmin(admin.ModelAdmin):
+    """Read-only: a row is the record that a single-use link was spent."""
+
+    list_display = ("purpose", "rotation_id", "organization", "used_at")
+    list_filter = ("organization", "purpose")
+    search_fields = ("nonce",)
+    readonly_fields = ("organization", "nonce", "purpose", "rotation_id", "used_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

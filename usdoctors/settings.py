@@ -283,10 +283,6 @@ PAYMENT_SECRETS_KEY = env("PAYMENT_SECRETS_KEY")
 # Sending installments to the gateway: Celery retries a failed send with exponential
 # backoff (seconds), at most this many times; the due-installment sweep picks up the rest.
 PAYMENT_SEND_MAX_RETRIES = int(env("PAYMENT_SEND_MAX_RETRIES", "8"))
-# Deprecated: a platform-wide PayPal account, read only by payments.school's fallback
-# until it uses payments.gateways.gateway_for (every organization is paid into its own).
-PAYPAL_CLIENT_ID = env("PAYPAL_CLIENT_ID")
-PAYPAL_CLIENT_SECRET = env("PAYPAL_CLIENT_SECRET")
 
 # --- API (DESIGN §12) ----------------------------------------------------------------
 REST_FRAMEWORK = {

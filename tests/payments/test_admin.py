@@ -9,9 +9,10 @@ from django.test import Client
 from django_scopes import scopes_disabled
 
 from payments.credits import credit_balance
-from payments.models import CreditEntry, Installment
+from payments.models import CreditEntry, Installment, SchoolPayment
 from tests import factories
 from tests.test_audit_trail import submitted_form
+from usdoctors.models import UsedLink
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,7 @@ MODELS = [
     "creditentry",
     "cardonfile",
     "webhookevent",
+    "schoolpayment",
 ]
 
 
@@ -36,8 +38,8 @@ def staff_client(world):
 
 @pytest.fixture
 def money(demo, northside):
-    """An invoice with an installment, a payment, credit, a card and a webhook event in
-    each organization."""
+    """An invoice with an installment, a payment, credit, a card, a webhook event and a
+    school payment in each organization."""
     with scopes_disabled():
         made = {}
         for key, world in (("demo", demo), ("northside", northside)):
@@ -50,6 +52,12 @@ def money(demo, northside):
             factories.CreditEntryFactory(student=world["student"])
             factories.CardOnFileFactory(student=world["student"])
             factories.WebhookEventFactory(organization=world["org"])
+            SchoolPayment.objects.create(
+                organization=world["org"],
+                rotation=rotation,
+                school_email="bursar@school.example",
+                deadline=rotation.start,
+            )
             made[key] = invoice
         return made
 
@@ -138,3 +146,30 @@ def test_an_installment_added_inline_belongs_to_the_invoice_organization(staff_c
         added = Installment.objects.get(invoice=invoice, sequence=sequence)
         assert added.organization_id == invoice.organization_id
         assert added.charged == Decimal("257.48")
+
+
+def test_used_links_are_listed_for_staff_and_never_edited(staff_client, demo, northside):
+    with scopes_disabled():
+        used = [
+            UsedLink.objects.create(
+                organization=world["org"], nonce=f"nonce-{key}", purpose="school", rotation_id=7
+            )
+            for key, world in (("demo", demo), ("northside", northside))
+        ]
+    listing = staff_client.get("/admin/usdoctors/usedlink/")
+    assert listing.status_code == 200
+    for link in used:
+        page = staff_client.get(f"/admin/usdoctors/usedlink/{link.pk}/change/")
+        assert page.status_code == 200 and 'name="nonce"' not in page.content.decode()
+        edit = staff_client.post(
+            f"/admin/usdoctors/usedlink/{link.pk}/change/", {"nonce": "x", "purpose": "y"}
+        )
+        assert edit.status_code == 403
+        delete = staff_client.post(f"/admin/usdoctors/usedlink/{link.pk}/delete/")
+        assert delete.status_code == 403
+    assert staff_client.get("/admin/usdoctors/usedlink/add/").status_code == 403
+    with scopes_disabled():
+        assert sorted(UsedLink.objects.values_list("nonce", flat=True)) == [
+            "nonce-demo",
+            "nonce-northside",
+        ]
