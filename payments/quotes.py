@@ -28,27 +28,11 @@ from accounts.models import Membership
 from payments.credits import credit_balance
 from payments.fees import ZERO
 from payments.schedule import Quote, quote
-from rotations.models import MAX_WEEKS, AttendingProfile, Rotation
-from rotations.services import check_start
-from usdoctors.errors import Conflict, Invalid
+from rotations.models import AttendingProfile, Rotation
+from rotations.services import check_start, check_weeks
+from usdoctors.errors import Conflict
 
 PRICE_CHANGED = "The price changed; review it again before sending the request."
-
-
-def check_weeks(attending: AttendingProfile, weeks: int) -> int:
-    """1 to 12 weeks and at least the attending's minimum (§5), else 400 on ``weeks``."""
-    if not 1 <= weeks <= MAX_WEEKS:
-        raise Invalid(
-            f"A rotation lasts 1 to {MAX_WEEKS} weeks.", code="weeks_out_of_range", field="weeks"
-        )
-    if weeks < attending.minimum_weeks:
-        raise Invalid(
-            f"{attending.display_name} takes students for at least {attending.minimum_weeks} "
-            "weeks.",
-            code="below_minimum_weeks",
-            field="weeks",
-        )
-    return weeks
 
 
 def quote_for(

@@ -159,6 +159,22 @@ def check_no_overlap(student: Membership, start: date, weeks: int, *, ignoring=N
             )
 
 
+def check_weeks(attending: AttendingProfile, weeks: int) -> int:
+    """1 to 12 weeks and at least the attending's minimum (§5), else 400 on ``weeks``."""
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise Invalid(
+            f"A rotation lasts 1 to {MAX_WEEKS} weeks.", code="weeks_out_of_range", field="weeks"
+        )
+    if weeks < attending.minimum_weeks:
+        raise Invalid(
+            f"{attending.display_name} takes students for at least {attending.minimum_weeks} "
+            "weeks.",
+            code="below_minimum_weeks",
+            field="weeks",
+        )
+    return weeks
+
+
 def check_start(start: date, *, field: str = "start") -> None:
     """Rotations start on a Monday after today."""
     if start.weekday() != 0:
@@ -225,17 +241,7 @@ def request_rotation(
             field="mode",
         )
     check_start(start)
-    if not 1 <= weeks <= MAX_WEEKS:
-        raise Invalid(
-            f"A rotation lasts 1 to {MAX_WEEKS} weeks.", code="weeks_out_of_range", field="weeks"
-        )
-    if weeks < attending.minimum_weeks:
-        raise Invalid(
-            f"{attending.display_name} takes students for at least {attending.minimum_weeks} "
-            "weeks.",
-            code="below_minimum_weeks",
-            field="weeks",
-        )
+    check_weeks(attending, weeks)
     check_weeks_free(attending, week_starts(start, weeks))
     check_no_overlap(student, start, weeks)
 

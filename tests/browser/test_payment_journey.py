@@ -105,7 +105,7 @@ def test_request_by_card_approve_pay_by_email_link_and_see_it_paid(
     invoices = [m for m in mail.outbox if m.to == [student_email] and "Invoice" in m.subject]
     assert len(invoices) == 1, [m.subject for m in mail.outbox]
     invoice_email = invoices[0]
-    assert "$1235.88" in invoice_email.subject
+    assert "$1,235.88" in invoice_email.subject
     assert "Card fee: $35.88" in invoice_email.body
     pay_url = re.search(r"Pay it here: (\S+)", invoice_email.body).group(1)
     assert urlsplit(pay_url).netloc == urlsplit(base).netloc
@@ -123,7 +123,7 @@ def test_request_by_card_approve_pay_by_email_link_and_see_it_paid(
     expect(page.get_by_role("heading", name="Pay installment 1", level=1)).to_be_visible()
     expect(page.get_by_text("Simulated payment: no real money moves.")).to_be_visible()
     expect(page.locator("dd").filter(has_text="$35.88")).to_be_visible()
-    page.get_by_role("button", name="Pay $1235.88").click()
+    page.get_by_role("button", name="Pay $1,235.88").click()
     expect(page.get_by_role("status")).to_contain_text("Thank you.")
     expect(page.get_by_role("button", name=re.compile("^Pay "))).to_have_count(0)
 

@@ -44,7 +44,7 @@ def test_the_school_sees_the_rotation_and_the_amount(client, demo, rotation):
     assert response.status_code == 200
     body = response.content.decode()
     assert "Will your school pay for this rotation?" in body
-    assert "1000.00" in body
+    assert "$1,000.00" in body
     assert rotation.student.display_name in body
     nothing_changed(rotation)
 
