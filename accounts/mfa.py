@@ -16,10 +16,11 @@ powers.
 """
 
 from django.contrib import messages
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from usdoctors.http_errors import json_error
 from usdoctors.tenancy import current_membership
 from usdoctors.two_factor import (
     MFA_REQUIRED_CODE,
@@ -57,7 +58,7 @@ class RequireSecondFactorMiddleware:
             return self.get_response(request)
         message = missing_second_factor_message(request.user)
         if request.path.startswith("/api/"):
-            return JsonResponse({"detail": message, "code": MFA_REQUIRED_CODE}, status=403)
+            return json_error(403, message, MFA_REQUIRED_CODE)
         messages.warning(request, message)
         if request.headers.get("HX-Request"):
             # htmx would swap the activation page into a fragment: load it whole instead.

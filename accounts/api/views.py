@@ -99,13 +99,19 @@ class TokenView(APIView):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            user = login_limits.authenticate(
-                request,
-                email=serializer.validated_data["email"].lower(),
-                password=serializer.validated_data["password"],
-            )
+            user = self.signed_in_member(request, serializer.validated_data)
         except login_limits.TooManyLoginAttempts as refused:
             raise exceptions.Throttled(wait=refused.retry_after, detail=refused.message) from None
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+    @staticmethod
+    def signed_in_member(request, data: dict):
+        """The member these credentials (and two-factor code) sign in, else Invalid;
+        TooManyLoginAttempts once the account or address is out of attempts."""
+        user = login_limits.authenticate(
+            request, email=data["email"].lower(), password=data["password"]
+        )
         if user is None or not user.is_active:
             raise Invalid("Email or password is not right.", code="invalid_credentials")
         if not EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True):
@@ -113,14 +119,8 @@ class TokenView(APIView):
         request.user = user
         if current_membership(request) is None:
             raise Invalid("Email or password is not right.", code="invalid_credentials")
-        try:
-            login_limits.verify_second_factor(
-                request, user, serializer.validated_data.get("code", "")
-            )
-        except login_limits.TooManyLoginAttempts as refused:
-            raise exceptions.Throttled(wait=refused.retry_after, detail=refused.message) from None
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        login_limits.verify_second_factor(request, user, data.get("code", ""))
+        return user
 
 
 @extend_schema_view(

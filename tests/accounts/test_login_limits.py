@@ -20,25 +20,6 @@ LOGIN = "/accounts/login/"
 WRONG = "not-the-password"
 
 
-def clear_sign_in_counts() -> None:
-    """Only this run's rate-limit keys: never FLUSHDB a Redis others share."""
-    pattern = cache.make_key("allauth:rl:*")
-    if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
-        client = cache._cache.get_client(pattern, write=True)
-        for key in client.scan_iter(match=pattern):
-            client.delete(key)
-    else:
-        cache.clear()  # a local-memory cache belongs to this process alone
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counts():
-    """Counts of other tests' attempts from 127.0.0.1 must not leak into these."""
-    clear_sign_in_counts()
-    yield
-    clear_sign_in_counts()
-
-
 @pytest.fixture
 def student(demo):
     return demo["student"]
