@@ -1,8 +1,10 @@
 """Who may see a student's profile and documents (DESIGN §3).
 
 Visible only to the student, the organization's admins, and attendings who have an
-``approved`` or ``in_progress`` rotation with that student. Everyone else gets 404,
-never 403, so the existence of a profile is not revealed.
+``approved`` or ``in_progress`` rotation with that student — and, §3's narrow addition,
+the attending a ``requested`` rotation waits on (profile and CV only: documents keep
+their own rule, documents.access). Everyone else gets 404, never 403, so the existence
+of a profile is not revealed.
 
 Rotations live in another app: it registers the attending relationship check with
 ``register_attending_relationship`` when it loads.

@@ -117,6 +117,7 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
         # Money (payments.invoicing, payments.reminders, payments.settlement).
         "payment_instructions": (
             "student_name",
+            "invoice_kind",  # "rotation" or "immigration_letter": what the payment is for
             "rotation_title",
             "method",
             "instructions",
@@ -181,6 +182,28 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
             "rotation_title",
             "start",
             "rotation_url",
+        ),
+        # Documents (documents.school_link, documents.review, documents.reminders).
+        "school_documents_request": (
+            "student_name",
+            "medical_school",
+            "rotation_title",
+            "attending_name",
+            "start",
+            "end",
+            "document_names",  # list of the school-issued types' names
+            "upload_url",
+            "upload_by",
+        ),
+        "document_rejected": ("student_name", "document_name", "reason", "documents_url"),
+        "documents_reminder": (
+            "student_name",
+            "rotation_title",
+            "start",
+            "days_left",
+            "missing",  # list of what is still to do, in the student's words
+            "rotation_url",
+            "documents_url",
         ),
     }.items()
 }

@@ -159,9 +159,9 @@ class CreditEntryAdmin(admin.ModelAdmin):
 
 @admin.register(CardOnFile)
 class CardOnFileAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "student", "organization", "status", "created_at")
-    list_filter = ("organization", "status")
-    search_fields = ("student__user__email", "payment_token_id", "last4")
+    list_display = ("__str__", "student", "organization", "source", "status", "created_at")
+    list_filter = ("organization", "status", "source")
+    search_fields = ("student__user__email", "payment_token_id", "last4", "paypal_email")
     raw_id_fields = ("student",)
 
 

@@ -28,3 +28,7 @@ class PaymentsConfig(AppConfig):
         # signed confirm/refuse link (after invoicing, so the link names the amount).
         lifecycle.on("approved", school.require_card_and_ask_the_school)
         lifecycle.on("moved", school.follow_the_new_start)
+        # A move: unpaid installments follow the Friday before the new start.
+        from payments import rescheduling
+
+        lifecycle.on("moved", rescheduling.follow_the_new_friday)

@@ -5,15 +5,30 @@ Rotations of 4 weeks or more only. Requesting it writes an invoice of its own (k
 card fee as its own line when the rotation is paid by card. Once that invoice is paid,
 the student (and the organization's admins) download a PDF letter naming the student,
 the rotation, the site, the attending and the dates, made with fpdf2.
+
+Requesting it also sends the payment request, exactly as a rotation invoice's
+installment goes out (payments.invoicing.send_payment_request): by card, the
+installment is sent to the organization's gateway after commit (PayPal's invoice, or
+the simulated gateway's email linking to the local pay page); by Zelle or wire, it
+counts as sent and the student is emailed the instructions with the reference code. The
+letter is always the student's own purchase, so it goes to the student even when the
+school pays for the rotation.
+
+The letter is set in DejaVu Sans (vendored in ``payments/fonts`` with its licence), a
+Unicode font: students' names and schools are written as they are ("Nguyễn Thị Minh
+Khai", "Łukasz Wąsowski", "Ахмед"), never with "?" for what Latin-1 lacks.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from fpdf import FPDF
 
 from payments.fees import method_fee
+from payments.invoicing import send_payment_request
 from payments.models import (
     Installment,
     InstallmentStatus,
@@ -29,6 +44,8 @@ from rotations.services import long_date, type_title
 from usdoctors.errors import Conflict, Invalid, NotAllowed
 
 MIN_WEEKS = 4
+FONTS = Path(__file__).resolve().parent / "fonts"
+FONT = "DejaVu"
 # A letter for a rotation that will not happen would mislead a consulate.
 LETTER_STATUSES = (
     RotationStatus.REQUESTED,
@@ -53,9 +70,13 @@ def is_paid(invoice: Invoice | None) -> bool:
 
 @transaction.atomic
 def request_immigration_letter(rotation: Rotation, *, by) -> Invoice:
-    """Invoice the letter at the organization's fee (§6). Refused for rotations under 4
+    """Invoice the letter at the organization's fee (§6) and send its payment request.
+
+    One installment due today, the card fee as its own line when the rotation is paid by
+    card; the request goes out like any installment's (``send_payment_request``), to the
+    student even when the school pays for the rotation. Refused for rotations under 4
     weeks (400) and for rotations no longer going ahead (409); asking again returns the
-    invoice already written."""
+    invoice already written and sends nothing more."""
     if by.pk != rotation.student_id:
         raise NotAllowed("Only the rotation's student can ask for its immigration letter.")
     if rotation.weeks < MIN_WEEKS:
@@ -85,14 +106,17 @@ def request_immigration_letter(rotation: Rotation, *, by) -> Invoice:
                 kind=InvoiceKind.IMMIGRATION_LETTER,
                 payment_method=rotation.payment_method,
                 plan=Plan.FULL,
+                status=InvoiceStatus.ISSUED,
+                issued_at=timezone.now(),
             )
     except IntegrityError:  # a concurrent request wrote it first
         return letter_invoice(rotation)
+    today = timezone.localdate()
     installment = Installment.objects.create(
         organization=organization,
         invoice=invoice,
         sequence=1,
-        due_on=timezone.localdate(),
+        due_on=today,
         amount=fee,
         card_fee=card_fee,
     )
@@ -112,16 +136,12 @@ def request_immigration_letter(rotation: Rotation, *, by) -> Invoice:
             amount=card_fee,
             installment=installment,
         )
+    send_payment_request(invoice, [installment], today=today)
     return invoice
 
 
 def can_download(rotation: Rotation, membership) -> bool:
     return membership.pk == rotation.student_id or membership.is_admin
-
-
-def _latin1(text: str) -> str:
-    # The PDF's core fonts are Latin-1: anything else becomes "?" rather than failing.
-    return str(text).encode("latin-1", "replace").decode("latin-1")
 
 
 def letter_pdf(rotation: Rotation, *, compress: bool = True) -> bytes:
@@ -138,18 +158,21 @@ def letter_pdf(rotation: Rotation, *, compress: bool = True) -> bytes:
     )
     pdf = FPDF(format="Letter")
     pdf.set_compression(compress)
-    pdf.set_title(_latin1(f"Rotation letter for {student_name}"))
-    pdf.set_author(_latin1(organization.name))
+    # Unicode TrueType fonts (fpdf2 embeds the glyphs used): the core fonts are Latin-1.
+    pdf.add_font(FONT, "", FONTS / "DejaVuSans.ttf")
+    pdf.add_font(FONT, "B", FONTS / "DejaVuSans-Bold.ttf")
+    pdf.set_title(f"Rotation letter for {student_name}")
+    pdf.set_author(organization.name)
     pdf.add_page()
     pdf.set_margins(25, 25, 25)
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, _latin1(organization.name), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
-    pdf.cell(0, 8, _latin1(long_date(timezone.localdate())), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "B", 16)
+    pdf.cell(0, 10, organization.name, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 11)
+    pdf.cell(0, 8, long_date(timezone.localdate()), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
-    pdf.set_font("Helvetica", "B", 12)
+    pdf.set_font(FONT, "B", 12)
     pdf.cell(0, 8, "To whom it may concern:", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
+    pdf.set_font(FONT, "", 11)
     paragraphs = [
         f"This letter confirms that {student_name}, a student of {school}, is accepted for "
         f"a {type_title(rotation).lower()} rotation ({rotation.get_mode_display().lower()}) "
@@ -163,11 +186,11 @@ def letter_pdf(rotation: Rotation, *, compress: bool = True) -> bytes:
         "to support the student's B1/B2 visa application.",
     ]
     for paragraph in paragraphs:
-        pdf.multi_cell(0, 6, _latin1(paragraph), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
     pdf.ln(6)
-    pdf.cell(0, 6, _latin1(f"{organization.name}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, f"{organization.name}", new_x="LMARGIN", new_y="NEXT")
     if organization.support_email:
-        pdf.cell(0, 6, _latin1(organization.support_email), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 6, _latin1(f"Reference: rotation {rotation.pk}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, organization.support_email, new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, f"Reference: rotation {rotation.pk}", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

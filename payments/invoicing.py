@@ -120,16 +120,27 @@ def invoice_rotation(rotation: Rotation, *, by) -> Invoice:
 
     if rotation.payer == Payer.SCHOOL:
         return invoice  # the school's confirmation link carries the request (payments.school)
-    if method == PaymentMethod.PAYPAL:
-        _send_due_by_gateway(organization.pk, installments, approved_on)
-    else:
-        _email_instructions(rotation, invoice, installments)
+    send_payment_request(invoice, installments, today=approved_on)
     return invoice
 
 
-def _send_due_by_gateway(organization_id: int, installments, today) -> None:
-    """Installments due now are sent as gateway invoices once the approval commits; they
-    stay ``pending`` until the task has sent them (it marks them ``sent``)."""
+def send_payment_request(invoice: Invoice, installments, *, today) -> None:
+    """Ask the student for ``installments`` of ``invoice`` (§6), the same way for every
+    kind of invoice (the rotation's, the immigration letter's): by card, those due by
+    ``today`` go to the gateway after commit (``send_due_by_gateway``) and the
+    due-installment sweep sends the later ones; by Zelle or wire, the student is emailed
+    the instructions with the invoice's reference code (``_email_instructions``). Runs
+    inside the caller's transaction; no gateway call here."""
+    if invoice.payment_method == PaymentMethod.PAYPAL:
+        send_due_by_gateway(invoice.organization_id, installments, today)
+    else:
+        _email_instructions(invoice.rotation, invoice, installments)
+
+
+def send_due_by_gateway(organization_id: int, installments, today) -> None:
+    """Installments due by ``today`` are sent as gateway invoices once the caller's
+    transaction (an approval, a letter request, a move) commits; they stay ``pending``
+    until the task has sent them (it marks them ``sent``)."""
     from payments.tasks import enqueue_send_installment
 
     for installment in installments:
@@ -141,12 +152,13 @@ def _send_due_by_gateway(organization_id: int, installments, today) -> None:
 
 def _email_instructions(rotation: Rotation, invoice: Invoice, installments) -> None:
     """Zelle / wire: the instructions are the payment request, so every installment counts
-    as sent; the student gets the schedule, the reference code and where to pay."""
+    as sent; the student gets the schedule, the reference code and where to pay, in words
+    for what the invoice is for (the rotation, or its immigration letter)."""
     Installment.objects.filter(pk__in=[i.pk for i in installments]).update(
         status=InstallmentStatus.SENT
     )
     organization = rotation.organization
-    method = rotation.payment_method
+    method = invoice.payment_method
     field = "zelle_instructions" if method == PaymentMethod.ZELLE else "wire_instructions"
     notify(
         organization,
@@ -154,6 +166,7 @@ def _email_instructions(rotation: Rotation, invoice: Invoice, installments) -> N
         "payment_instructions",
         {
             "student_name": rotation.student.display_name,
+            "invoice_kind": invoice.kind,  # the rotation's price or the immigration letter
             "rotation_title": rotation.get_rotation_type_display().split(" (")[0],
             "method": PaymentMethod(method).label,
             "instructions": getattr(organization, field, "") or "",

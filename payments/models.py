@@ -300,18 +300,32 @@ class CardStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class CardSource(models.TextChoices):
+    """What the vault token pays with: a card typed into PayPal's card fields, or the
+    payer's PayPal account (chosen on PayPal's approval page: a card in their wallet or
+    their balance). Charges name the source: ``payment_source.card`` or ``.paypal``."""
+
+    CARD = "card", "Card"
+    PAYPAL = "paypal", "PayPal account"
+
+
 class CardOnFile(TenantModel):
     """A card a student saved in the gateway's vault (school payer, §6). We keep the
-    vault's token ids and what identifies the card to a person, never the card itself."""
+    vault's token ids and what identifies the card to a person, never the card itself.
+    A PayPal-account token has no brand or last digits: it shows the PayPal email."""
 
     student = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="cards")
     status = models.CharField(max_length=8, choices=CardStatus.choices, default=CardStatus.PENDING)
+    source = models.CharField(max_length=8, choices=CardSource.choices, default=CardSource.CARD)
     setup_token_id = models.CharField(max_length=64, blank=True)
     payment_token_id = models.CharField(
         max_length=64, blank=True, help_text="The vault's payment token: what a charge uses."
     )
     brand = models.CharField(max_length=32, blank=True)
     last4 = models.CharField(max_length=4, blank=True)
+    paypal_email = models.EmailField(
+        blank=True, help_text="PayPal-account tokens: the payer's PayPal email."
+    )
     gateway_answer = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -335,8 +349,15 @@ class CardOnFile(TenantModel):
             ),
         ]
 
+    @property
+    def description(self) -> str:
+        """How the student recognises it: "VISA ending 1111", "PayPal (ana@example.com)"."""
+        if self.source == CardSource.PAYPAL:
+            return f"PayPal ({self.paypal_email})" if self.paypal_email else "PayPal"
+        return f"{self.brand or 'Card'} ending {self.last4 or '····'}"
+
     def __str__(self) -> str:
-        return f"{self.brand or 'Card'} ending {self.last4 or '····'} ({self.status})"
+        return f"{self.description} ({self.status})"
 
 
 class WebhookOutcome(models.TextChoices):
@@ -387,6 +408,7 @@ class SchoolDecision(models.TextChoices):
 class SchoolChargeStatus(models.TextChoices):
     NONE = "none", "No charge needed"
     PENDING = "pending", "To be charged to the card on file"
+    CAPTURING = "capturing", "Charged; PayPal has not confirmed the capture yet"
     CHARGED = "charged", "Charged to the card on file"
     DECLINED = "declined", "The card on file was declined"
 

@@ -25,6 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import Membership
+from payments import immigration_letter
 from payments.credits import credit_balance
 from payments.fees import ZERO
 from payments.models import (
@@ -32,6 +33,7 @@ from payments.models import (
     Installment,
     InstallmentStatus,
     Invoice,
+    InvoiceKind,
     InvoiceStatus,
     Payment,
 )
@@ -307,9 +309,29 @@ def rotation_payment_panel(request, rotation):
             "rotation": rotation,
             "invoices": invoices,
             "totals": totals,
+            "letter": letter_state(rotation, invoices),
             "is_student": rotation.student_id == membership.pk,
             "ledger_url": reverse("student_ledger", args=[rotation.student_id])
             if membership.is_admin
             else "",
         },
     )
+
+
+def letter_state(rotation, invoices) -> dict | None:
+    """The immigration letter's line on the rotation page (§6): where to ask for it, that
+    its invoice (shown above with the others) is to be paid, or where to download it.
+    None when the rotation cannot have one and none was invoiced."""
+    invoice = next((i for i in invoices if i.kind == InvoiceKind.IMMIGRATION_LETTER), None)
+    offered = (
+        rotation.weeks >= immigration_letter.MIN_WEEKS
+        and rotation.status in immigration_letter.LETTER_STATUSES
+    )
+    if invoice is None and not offered:
+        return None
+    return {
+        "invoice": invoice,
+        "paid": immigration_letter.is_paid(invoice),
+        "page_url": reverse("immigration_letter", args=[rotation.pk]),
+        "pdf_url": reverse("immigration_letter_pdf", args=[rotation.pk]),
+    }

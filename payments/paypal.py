@@ -15,7 +15,7 @@ second invoice, vault token or charge. Use one key per row *and* operation, e.g.
 
 Shapes follow PayPal's OpenAPI specifications (github.com/paypal/
 paypal-rest-api-specifications): invoicing_v2.json, checkout_orders_v2.json,
-vault_payment_tokens_v3.json and notifications_webhooks_v1.json.
+vault_payment_tokens_v3.json, payments_payment_v2.json and notifications_webhooks_v1.json.
 """
 
 from __future__ import annotations
@@ -358,6 +358,43 @@ class PayPalClient:
             body["customer"] = {"id": customer_id}
         return self._call("POST", "/v3/vault/setup-tokens", body=body, request_id=request_id)
 
+    def create_paypal_setup_token(
+        self,
+        request_id: str,
+        *,
+        return_url: str,
+        cancel_url: str,
+        brand_name: str = "",
+        customer_id: str = "",
+    ) -> PayPalResult:
+        """Start saving the payer's PayPal account, without JavaScript: PayPal answers
+        PAYER_ACTION_REQUIRED and a link ``rel: approve`` where the browser goes; the payer
+        logs in, picks what pays (a card in their wallet, or their balance) and agrees,
+        and PayPal sends them to ``return_url`` with ``approval_token_id`` (this token's
+        id) and ``approval_session_id`` — or to ``cancel_url``. Then exchange the token
+        with ``create_payment_token`` (vault_payment_tokens_v3.json ``paypal_wallet_request``
+        and ``experience_context``)."""
+        experience: dict[str, Any] = {
+            "return_url": return_url,
+            "cancel_url": cancel_url,
+            "shipping_preference": "NO_SHIPPING",
+        }
+        if brand_name:
+            experience["brand_name"] = brand_name[:127]
+        body: dict[str, Any] = {
+            "payment_source": {
+                "paypal": {
+                    "usage_type": "MERCHANT",
+                    "customer_type": "CONSUMER",
+                    "permit_multiple_payment_tokens": False,
+                    "experience_context": experience,
+                }
+            }
+        }
+        if customer_id:
+            body["customer"] = {"id": customer_id}
+        return self._call("POST", "/v3/vault/setup-tokens", body=body, request_id=request_id)
+
     def create_payment_token(
         self, request_id: str, setup_token_id: str, *, customer_id: str = ""
     ) -> PayPalResult:
@@ -379,12 +416,22 @@ class PayPalClient:
         custom_id: str,
         *,
         invoice_id: str = "",
+        source: str = "card",
     ) -> PayPalResult:
         """Charge the card on file now (Orders v2, intent CAPTURE, merchant-initiated).
 
+        ``source`` is what the vault token is: ``card`` (sent as ``payment_source.card``
+        with the merchant-initiated ``stored_credential``) or ``paypal`` (a PayPal
+        account the payer agreed to on PayPal's page: ``payment_source.paypal.vault_id``;
+        checkout_orders_v2.json ``paypal_wallet`` takes no stored_credential).
+
         The answer is the COMPLETED order with its capture under
-        ``purchase_units[0].payments.captures[0]``. A refused card raises CardDeclined,
-        whether PayPal says so with 422 INSTRUMENT_DECLINED or with a DECLINED capture."""
+        ``purchase_units[0].payments.captures[0]``; that capture may be PENDING (PayPal
+        confirms it later with PAYMENT.CAPTURE.COMPLETED or .DENIED). A refused card
+        raises CardDeclined, whether PayPal says so with 422 INSTRUMENT_DECLINED or with a
+        DECLINED capture."""
+        if source not in ("card", "paypal"):
+            raise ValueError(f"Unknown vaulted payment source {source!r}.")
         purchase_unit: dict[str, Any] = {
             "amount": money(amount, currency),
             "description": description[:127],
@@ -395,9 +442,16 @@ class PayPalClient:
         body = {
             "intent": "CAPTURE",
             "purchase_units": [purchase_unit],
-            "payment_source": {
-                "card": {"vault_id": vault_id, "stored_credential": MERCHANT_INITIATED_UNSCHEDULED}
-            },
+            "payment_source": (
+                {"paypal": {"vault_id": vault_id}}
+                if source == "paypal"
+                else {
+                    "card": {
+                        "vault_id": vault_id,
+                        "stored_credential": MERCHANT_INITIATED_UNSCHEDULED,
+                    }
+                }
+            ),
         }
         try:
             order = self._call(
@@ -435,6 +489,11 @@ class PayPalClient:
 
     def get_order(self, order_id: str) -> PayPalResult:
         return self._call("GET", f"/v2/checkout/orders/{order_id}")
+
+    def get_capture(self, capture_id: str) -> PayPalResult:
+        """One captured payment (payments_payment_v2.json ``capture``): its ``status``
+        (COMPLETED, PENDING, DECLINED, ...), ``custom_id`` and ``amount``."""
+        return self._call("GET", f"/v2/payments/captures/{capture_id}")
 
     # --- Webhooks -----------------------------------------------------------------------
 

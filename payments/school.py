@@ -13,12 +13,16 @@
   called after it with ``PayPal-Request-Id`` ``school-charge-<invoice id>`` (a retry never
   charges twice), and the answer is written in another: payments recorded, installments
   paid, the student told — or, declined, the student and admins told, nothing paid.
+  The vault token is charged as what it is, a card or a PayPal account (payments.cards).
+- A capture PayPal holds (PENDING) pays nothing: the charge waits (``capturing``) until
+  the webhook PAYMENT.CAPTURE.COMPLETED (``settle_capture``: the capture re-fetched,
+  recorded through the same ``_record_charge``, once) or .DENIED (the decline path).
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
+import re
 import time
 from datetime import datetime
 from datetime import time as clock
@@ -30,11 +34,10 @@ from django.utils import timezone
 
 from notifications.services import notify, notify_admins
 from payments import settlement
+from payments.cards import active_card, gateway_name, paypal_client_for
 from payments.fees import ZERO, card_fee
-from payments.gateways import PayPalGateway, gateway_for
 from payments.models import (
     CardOnFile,
-    CardStatus,
     InstallmentStatus,
     Invoice,
     InvoiceKind,
@@ -44,7 +47,7 @@ from payments.models import (
     SchoolDecision,
     SchoolPayment,
 )
-from payments.paypal import CardDeclined, PayPalClient, PayPalError
+from payments.paypal import CardDeclined, PayPalError
 from payments.schedule import friday_before
 from rotations.choices import Payer, PaymentMethod, RotationStatus
 from rotations.models import Rotation
@@ -59,10 +62,6 @@ logger = logging.getLogger(__name__)
 BOOKED = (RotationStatus.APPROVED, RotationStatus.ON_HOLD, RotationStatus.IN_PROGRESS)
 SWEEP_BATCH = 100
 SWEEP_BUDGET_SECONDS = 120
-
-
-def active_card(student) -> CardOnFile | None:
-    return CardOnFile.objects.filter(student=student, status=CardStatus.ACTIVE).first()
 
 
 def link_expiry(rotation: Rotation) -> datetime:
@@ -308,26 +307,19 @@ def _prepare_charge(school_payment_id: int) -> Charge | None:
     return Charge(school_payment, invoice, card, installments, school_payment.charge_amount)
 
 
-def gateway_name(organization) -> str:
-    """``paypal`` or ``simulated``: payments.gateways decides (credentials complete?)."""
-    return gateway_for(organization).name
-
-
-def paypal_client_for(organization) -> PayPalClient:
-    """The organization's own PayPal account (payments.gateways builds the client). The
-    gateway interface has no vault calls, so school payers use its client directly."""
-    gateway = gateway_for(organization)
-    if not isinstance(gateway, PayPalGateway):
-        raise Conflict("This organization does not take cards through PayPal.", code="no_paypal")
-    return gateway.client
-
-
 def _charge_card(charge: Charge) -> dict:
     """Call the gateway, outside any transaction. Returns the gateway's answer with a
-    ``capture_id``; raises CardDeclined or PayPalError."""
+    ``capture_id``, its ``capture_status`` and the ``card_id`` charged; raises
+    CardDeclined or PayPalError. The vault token is charged as what it is: a card, or
+    the payer's PayPal account (``CardOnFile.source``)."""
     organization = charge.invoice.organization
     if gateway_name(organization) != "paypal":
-        return {"capture_id": f"SIM-{charge.request_id}", "simulated": True}
+        return {
+            "capture_id": f"SIM-{charge.request_id}",
+            "capture_status": "COMPLETED",
+            "card_id": charge.card.pk,
+            "simulated": True,
+        }
     order = paypal_client_for(organization).charge_vaulted_card(
         charge.request_id,
         charge.card.payment_token_id,
@@ -336,21 +328,56 @@ def _charge_card(charge: Charge) -> dict:
         f"{type_title(charge.school_payment.rotation)} rotation {charge.invoice.reference_code}",
         custom_id=charge.request_id,
         invoice_id=charge.invoice.reference_code,
+        source=charge.card.source,
     )
     captures = [
         capture
         for unit in order.get("purchase_units", [])
         for capture in unit.get("payments", {}).get("captures", [])
     ]
-    return {**dict(order), "capture_id": captures[0]["id"] if captures else order.get("id", "")}
+    capture = captures[0] if captures else {}
+    return {
+        **dict(order),
+        "capture_id": capture.get("id") or order.get("id", ""),
+        "capture_status": capture.get("status") or order.get("status", ""),
+        "card_id": charge.card.pk,
+    }
+
+
+def _lock_unsettled(charge: Charge) -> SchoolPayment | None:
+    """The school payment row, locked, while its charge is still unsettled (to be
+    charged, or charged and awaiting PayPal's capture): else None, and nothing is
+    written. Every outcome goes through here, so a charge is settled once."""
+    school_payment = SchoolPayment.objects.select_for_update().get(pk=charge.school_payment.pk)
+    if school_payment.charge_status not in (
+        SchoolChargeStatus.PENDING,
+        SchoolChargeStatus.CAPTURING,
+    ):
+        return None
+    return school_payment
+
+
+@transaction.atomic
+def _record_capturing(charge: Charge, answer: dict) -> bool:
+    """PayPal took the order but holds the capture (PENDING, e.g. under review): nothing
+    is paid yet. PAYMENT.CAPTURE.COMPLETED or .DENIED settles it (``settle_capture``);
+    the sweep does not charge it again."""
+    school_payment = _lock_unsettled(charge)
+    if school_payment is None:
+        return False
+    school_payment.charge_status = SchoolChargeStatus.CAPTURING
+    school_payment.charge_answer = answer
+    school_payment.save(update_fields=["charge_status", "charge_answer"])
+    return True
 
 
 @transaction.atomic
 def _record_charge(charge: Charge, answer: dict) -> bool:
-    """Write what the gateway answered: a payment per installment (the surcharge on the
-    first), each installment paid, the invoice paid, the student told."""
-    school_payment = SchoolPayment.objects.select_for_update().get(pk=charge.school_payment.pk)
-    if school_payment.charge_status != SchoolChargeStatus.PENDING:
+    """Write a completed capture: a payment per installment (the surcharge on the
+    first), each installment paid, the invoice paid, the student told. Whether the
+    answer came from the charge itself or from PayPal's capture webhook."""
+    school_payment = _lock_unsettled(charge)
+    if school_payment is None:
         return False
     now = timezone.now()
     today = timezone.localdate()
@@ -382,7 +409,7 @@ def _record_charge(charge: Charge, answer: dict) -> bool:
             **rotation_context(rotation),
             "reason": _reason(school_payment),
             "amount": f"{school_payment.charge_amount:,.2f}",
-            "card": f"{charge.card.brand or 'Card'} ending {charge.card.last4 or '····'}",
+            "card": charge.card.description,
         },
         dedupe_key=f"school-charge:{school_payment.pk}",
     )
@@ -397,11 +424,13 @@ def _reason(school_payment: SchoolPayment) -> str:
 
 @transaction.atomic
 def _record_decline(charge: Charge, error: PayPalError) -> None:
-    school_payment = SchoolPayment.objects.select_for_update().get(pk=charge.school_payment.pk)
-    if school_payment.charge_status != SchoolChargeStatus.PENDING:
+    school_payment = _lock_unsettled(charge)
+    if school_payment is None:
         return
+    held_capture = charge_capture_id(school_payment)  # a PENDING capture PayPal denied
     school_payment.charge_status = SchoolChargeStatus.DECLINED
     school_payment.charge_answer = {
+        **({"capture_id": held_capture} if held_capture else {}),
         "error": error.name,
         "message": error.message,
         "debug_id": error.debug_id,
@@ -413,7 +442,7 @@ def _record_decline(charge: Charge, error: PayPalError) -> None:
         **rotation_context(rotation),
         "reason": _reason(school_payment),
         "amount": f"{school_payment.charge_amount:,.2f}",
-        "card": f"{charge.card.brand or 'Card'} ending {charge.card.last4 or '····'}",
+        "card": charge.card.description,
     }
     notify(
         rotation.organization,
@@ -430,11 +459,17 @@ def _record_decline(charge: Charge, error: PayPalError) -> None:
     )
 
 
+def charge_capture_id(school_payment: SchoolPayment) -> str:
+    return str((school_payment.charge_answer or {}).get("capture_id") or "")
+
+
 def charge_school_payment(school_payment_id: int) -> str:
     """Charge the card on file for a refused or unanswered school payment, once (§6).
     Runs inside the organization's scope and outside any transaction. Returns what
-    happened: charged, declined, skipped, or retry (PayPal unreachable or failing:
-    the row stays pending and the next sweep tries again with the same request id)."""
+    happened: charged; capturing (PayPal holds the capture PENDING: nothing is paid
+    until its webhook says COMPLETED); declined; skipped; or retry (PayPal unreachable
+    or failing: the row stays pending and the next sweep tries again with the same
+    request id)."""
     charge = _prepare_charge(school_payment_id)
     if charge is None:
         return "skipped"
@@ -446,7 +481,106 @@ def charge_school_payment(school_payment_id: int) -> str:
     except PayPalError:
         logger.exception("School charge %s failed; it stays pending.", school_payment_id)
         return "retry"
+    if answer.get("capture_status") == "PENDING":
+        return "capturing" if _record_capturing(charge, answer) else "skipped"
     return "charged" if _record_charge(charge, answer) else "skipped"
+
+
+# --- PayPal settles a held capture (PAYMENT.CAPTURE.COMPLETED / .DENIED) -------------------
+
+CHARGE_REQUEST_ID = re.compile(r"^school-charge-(\d+)$")
+CAPTURE_DENIED = frozenset({"DECLINED", "FAILED", "DENIED"})
+
+
+class CaptureNotOurs(Exception):
+    """The capture event changes nothing here (said why): not one of this
+    organization's charges, not awaiting a capture, or PayPal still holds it."""
+
+
+def _awaiting_capture(custom_id: str, capture_id: str) -> SchoolPayment:
+    """Our charge for this capture: ``custom_id`` is its request id, looked up within the
+    current organization only; its stored capture id must be this one."""
+    match = CHARGE_REQUEST_ID.match(custom_id or "")
+    school_payment = (
+        SchoolPayment.objects.select_related("rotation")
+        .filter(
+            rotation__invoices__pk=int(match.group(1)),
+            rotation__invoices__kind=InvoiceKind.ROTATION,
+        )
+        .first()
+        if match
+        else None
+    )
+    if school_payment is None:
+        raise CaptureNotOurs(f"Capture {capture_id} is not one of this organization's charges.")
+    if charge_capture_id(school_payment) != capture_id:
+        raise CaptureNotOurs(f"Capture {capture_id} is not the one this charge is waiting for.")
+    if school_payment.charge_status != SchoolChargeStatus.CAPTURING:
+        raise CaptureNotOurs(
+            f"School charge {school_payment.pk} is {school_payment.charge_status}: "
+            "recorded already."
+        )
+    return school_payment
+
+
+def _awaiting_charge(school_payment: SchoolPayment) -> Charge:
+    """The charge as it was sent: the card charged, the installments still open, the
+    amount fixed in the intent."""
+    invoice = rotation_invoice(school_payment.rotation)
+    card = (
+        CardOnFile.objects.filter(pk=school_payment.charge_answer.get("card_id")).first()
+        or active_card(school_payment.rotation.student)
+        or CardOnFile(brand="Card")
+    )
+    installments = list(
+        invoice.installments.exclude(
+            status__in=(InstallmentStatus.PAID, InstallmentStatus.CANCELLED)
+        ).order_by("sequence")
+    )
+    return Charge(school_payment, invoice, card, installments, school_payment.charge_amount)
+
+
+def settle_capture(capture_id: str, custom_id: str) -> str:
+    """A webhook said PayPal settled a capture it held (§6; payments.webhooks). Inside the
+    organization's scope, outside any transaction. The event is a trigger: the capture is
+    fetched from PayPal and its status decides — COMPLETED records the payment through
+    the same ``_record_charge`` as a charge completed at once (so it is paid once, however
+    often PayPal tells us), DECLINED/FAILED takes the decline path. Raises CaptureNotOurs
+    when nothing changes; PayPalError when PayPal cannot be asked (deliver again)."""
+    school_payment = _awaiting_capture(custom_id, capture_id)
+    try:
+        capture = paypal_client_for(school_payment.organization).get_capture(capture_id)
+    except PayPalError as error:
+        if error.status in (403, 404):
+            raise CaptureNotOurs(f"PayPal does not know capture {capture_id}.") from error
+        raise
+    status = str(capture.get("status") or "")
+    if capture.get("id") != capture_id or capture.get("custom_id") != custom_id:
+        raise CaptureNotOurs("PayPal answered another capture.")
+    charge = _awaiting_charge(school_payment)
+    if status == "COMPLETED":
+        answer = {
+            **school_payment.charge_answer,
+            "capture_status": status,
+            "capture": dict(capture),
+        }
+        if not _record_charge(charge, answer):
+            raise CaptureNotOurs(f"School charge {school_payment.pk} was recorded already.")
+        return f"School charge {school_payment.pk} captured ({school_payment.charge_amount})."
+    if status in CAPTURE_DENIED:
+        reason = (capture.get("status_details") or {}).get("reason", "")
+        _record_decline(
+            charge,
+            CardDeclined(
+                capture.status_code,
+                "CAPTURE_DENIED",
+                f"PayPal denied the held capture{f' ({reason})' if reason else ''}.",
+                capture.debug_id,
+                body=dict(capture),
+            ),
+        )
+        return f"School charge {school_payment.pk} declined: PayPal denied the capture."
+    raise CaptureNotOurs(f"PayPal says capture {capture_id} is {status or 'unknown'}.")
 
 
 def charge_unanswered_schools(organization, *, today=None) -> dict:
@@ -456,7 +590,7 @@ def charge_unanswered_schools(organization, *, today=None) -> dict:
     charged only while pending, and PayPal sees the same request id on a retry."""
     today = today or timezone.localdate()
     started = time.monotonic()
-    counts = {"lapsed": 0, "charged": 0, "declined": 0, "retry": 0}
+    counts = {"lapsed": 0, "charged": 0, "capturing": 0, "declined": 0, "retry": 0}
     while time.monotonic() - started < SWEEP_BUDGET_SECONDS:
         due = list(
             SchoolPayment.objects.filter(
@@ -485,75 +619,3 @@ def charge_unanswered_schools(organization, *, today=None) -> dict:
         if outcome in counts:
             counts[outcome] += 1
     return counts
-
-
-# --- The student's card on file ------------------------------------------------------------
-
-
-def save_simulated_card(student) -> CardOnFile:
-    """The simulated gateway's vault: a test card, active at once (local runs, §11)."""
-    with transaction.atomic():
-        CardOnFile.objects.filter(student=student, status=CardStatus.ACTIVE).update(
-            status=CardStatus.REMOVED
-        )
-        return CardOnFile.objects.create(
-            organization=student.organization,
-            student=student,
-            status=CardStatus.ACTIVE,
-            payment_token_id=f"SIM-{secrets.token_hex(10)}",
-            brand="TEST CARD",
-            last4="4242",
-            gateway_answer={"simulated": True},
-        )
-
-
-def start_paypal_card(student, *, return_url: str = "", cancel_url: str = "") -> CardOnFile:
-    """Ask PayPal for a setup token; the student types the card into PayPal's card
-    fields with its id (PayPal's UI, never our pages)."""
-    card = CardOnFile.objects.create(organization=student.organization, student=student)
-    try:
-        answer = paypal_client_for(student.organization).create_setup_token(
-            f"card-{card.pk}-setup", return_url=return_url, cancel_url=cancel_url
-        )
-    except PayPalError as error:
-        card.status = CardStatus.FAILED
-        card.gateway_answer = error.body or {"error": str(error)}
-        card.save(update_fields=["status", "gateway_answer"])
-        raise Conflict(
-            "PayPal could not start saving a card; try again.", code="paypal_error"
-        ) from error
-    card.setup_token_id = answer.get("id", "")
-    card.gateway_answer = dict(answer)
-    card.save(update_fields=["setup_token_id", "gateway_answer"])
-    return card
-
-
-def finish_paypal_card(student, setup_token_id: str) -> CardOnFile:
-    """The student approved the setup token in PayPal's card fields: exchange it for a
-    payment token (the vault id charges use) and make it the active card."""
-    card = CardOnFile.objects.filter(
-        student=student, setup_token_id=setup_token_id, status=CardStatus.PENDING
-    ).first()
-    if card is None or not setup_token_id:
-        raise Conflict("This card setup is unknown or already finished.", code="unknown_setup")
-    try:
-        answer = paypal_client_for(student.organization).create_payment_token(
-            f"card-{card.pk}-token", setup_token_id
-        )
-    except PayPalError as error:
-        raise Conflict(
-            "PayPal did not accept this card. Check it was approved, or try another card.",
-            code="card_not_saved",
-        ) from error
-    details = answer.get("payment_source", {}).get("card", {})
-    with transaction.atomic():
-        CardOnFile.objects.filter(student=student, status=CardStatus.ACTIVE).update(
-            status=CardStatus.REMOVED
-        )
-        card.status = CardStatus.ACTIVE
-        card.payment_token_id = answer["id"]
-        card.brand = str(details.get("brand", ""))[:32]
-        card.last4 = str(details.get("last_digits", ""))[:4]
-        card.gateway_answer = dict(answer)
-        card.save()
-    return card

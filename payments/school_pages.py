@@ -7,9 +7,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
-from payments import immigration_letter, school
-from payments.models import CardOnFile, CardStatus
+from payments import cards, immigration_letter, school
 from rotations.services import visible_rotations
 from usdoctors import signed_links
 from usdoctors.errors import DomainError, NotAllowed
@@ -58,34 +58,71 @@ def school_payment_link(request, token: str):
 
 @member_required("student")
 def card_on_file(request):
-    """The student's card on file (school payers, §6). Simulated gateway: one button
-    saves a test card. PayPal: the card is typed into PayPal's card fields with a setup
-    token from ``POST /api/v1/payment-methods/card/setup-token``; the approved token is
-    posted here (or to ``POST /api/v1/payment-methods/card``)."""
+    """The student's card on file (school payers, §6; payments.cards). Simulated gateway:
+    one button saves a test card. PayPal: the button starts PayPal's approval flow and
+    answers 303 to PayPal's approval page, where the student logs in and picks the card
+    (or balance) to keep on file; PayPal sends them back to ``card_on_file_return``."""
     student = request.membership
-    paypal = school.gateway_name(request.organization) == "paypal"
-    error = ""
+    paypal = cards.gateway_name(request.organization) == "paypal"
     if request.method == "POST":
         try:
             if paypal:
-                school.finish_paypal_card(student, request.POST.get("setup_token_id", "").strip())
-            else:
-                school.save_simulated_card(student)
+                card = cards.start_paypal_account(
+                    student,
+                    return_url=request.build_absolute_uri(reverse("card_on_file_return")),
+                    cancel_url=request.build_absolute_uri(reverse("card_on_file_cancel")),
+                )
+                return redirect_303(cards.approve_url(card))
+            cards.save_simulated_card(student)
         except DomainError as failure:
-            error = failure.message
-        else:
-            messages.success(request, "Your card is on file.")
-            return redirect("card_on_file")
-    return render(
+            return _card_page(request, error=failure.message, status=failure.status_code)
+        messages.success(request, "Your card is on file.")
+        return redirect("card_on_file")
+    return _card_page(request)
+
+
+def _card_page(request, *, error: str = "", status: int = 200):
+    paypal = cards.gateway_name(request.organization) == "paypal"
+    response = render(
         request,
         "payments/card_on_file.html",
-        {
-            "card": CardOnFile.objects.filter(student=student, status=CardStatus.ACTIVE).first(),
-            "paypal": paypal,
-            "error": error,
-        },
-        status=400 if error else 200,
+        {"card": cards.active_card(request.membership), "paypal": paypal, "error": error},
+        status=status,
     )
+    if paypal:
+        # The form's answer redirects to PayPal's approval page: allowed for this page only.
+        response._csp_update = {"form-action": [cards.paypal_web_origin(request.organization)]}
+    return response
+
+
+def redirect_303(url: str) -> HttpResponse:
+    """See Other: the browser follows with a GET (PayPal's approval page)."""
+    response = HttpResponse(status=303)
+    response["Location"] = url
+    return response
+
+
+@member_required("student")
+def card_on_file_return(request):
+    """PayPal sends the student back here after they approved (``approval_token_id`` is
+    the setup token's id): the PayPal account is vaulted and becomes the active card.
+    A token that is not this student's pending setup here — unknown, another student's,
+    another organization's, already finished — answers 409 with the reason and changes
+    nothing."""
+    try:
+        cards.finish_paypal_card(request.membership, request.GET.get("approval_token_id", ""))
+    except DomainError as failure:
+        return _card_page(request, error=failure.message, status=failure.status_code)
+    messages.success(request, "Your card is on file.")
+    return redirect("card_on_file")
+
+
+@member_required("student")
+def card_on_file_cancel(request):
+    """The student cancelled on PayPal's page: nothing is saved (the pending setup stays
+    unfinished and is never charged)."""
+    messages.info(request, "You cancelled on PayPal; no card was saved.")
+    return redirect("card_on_file")
 
 
 def _rotation(request, rotation_id: int):

@@ -10,6 +10,16 @@ urlpatterns = [
     ),
     path("payments/card/", school_pages.card_on_file, name="card_on_file"),
     path(
+        "payments/card/paypal/return/",
+        school_pages.card_on_file_return,
+        name="card_on_file_return",
+    ),
+    path(
+        "payments/card/paypal/cancel/",
+        school_pages.card_on_file_cancel,
+        name="card_on_file_cancel",
+    ),
+    path(
         "rotations/<int:rotation_id>/immigration-letter/",
         school_pages.immigration_letter_page,
         name="immigration_letter",

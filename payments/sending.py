@@ -19,21 +19,29 @@ from django.utils import timezone
 
 from notifications.services import notify
 from payments.gateways import SentInvoice, gateway_for
-from payments.models import Installment, InstallmentStatus, Invoice, InvoiceStatus
+from payments.models import Installment, InstallmentStatus, Invoice, InvoiceKind, InvoiceStatus
 from payments.paypal import PayPalError
 from rotations.choices import Payer, PaymentMethod
 
 logger = logging.getLogger(__name__)
 
 
+def paid_by_the_school(invoice: Invoice) -> bool:
+    """A school pays the rotation itself through its confirmation link and the card on
+    file (payments.school); what the student buys on top, such as the immigration
+    letter, is always the student's own purchase, invoiced to the student."""
+    return invoice.kind == InvoiceKind.ROTATION and invoice.rotation.payer == Payer.SCHOOL
+
+
 def sendable(installment: Installment) -> bool:
-    """Pending, paid by card by the student (a school's payment goes through the card on
-    file, payments.school), on an invoice that is still owed."""
+    """Pending, paid by card by the student (not ``paid_by_the_school``), on an invoice
+    that is still owed."""
+    invoice = installment.invoice
     return (
         installment.status == InstallmentStatus.PENDING
-        and installment.invoice.payment_method == PaymentMethod.PAYPAL
-        and installment.invoice.rotation.payer != Payer.SCHOOL
-        and installment.invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
+        and invoice.payment_method == PaymentMethod.PAYPAL
+        and not paid_by_the_school(invoice)
+        and invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
     )
 
 
@@ -134,8 +142,9 @@ def _description(installment: Installment) -> str:
 
 
 def pending_due_installments(organization, *, today: date | None = None, limit: int = 500):
-    """Ids of card installments still pending on or after their due date, oldest first:
-    one query per batch (the sweep enqueues a send for each)."""
+    """Ids of card installments the student pays (not ``paid_by_the_school``) still
+    pending on or after their due date, oldest first: one query per batch (the sweep
+    enqueues a send for each)."""
     today = today or timezone.localdate()
     return list(
         Installment.objects.filter(
@@ -145,7 +154,7 @@ def pending_due_installments(organization, *, today: date | None = None, limit: 
             invoice__payment_method=PaymentMethod.PAYPAL,
             invoice__status__in=[InvoiceStatus.DRAFT, InvoiceStatus.ISSUED],
         )
-        .exclude(invoice__rotation__payer=Payer.SCHOOL)
+        .exclude(invoice__kind=InvoiceKind.ROTATION, invoice__rotation__payer=Payer.SCHOOL)
         .order_by("due_on", "pk")
         .values_list("pk", flat=True)[:limit]
     )

@@ -11,12 +11,19 @@ simulated gateway's through its pay page (payments.simulated). The rules, in ord
    organization and event id). A replay answers 200 ``duplicate`` and changes nothing.
    An event whose processing failed (gateway unreachable) may be delivered again and
    is then processed again.
-3. **Only events we act on**: ``INVOICING.INVOICE.PAID``. Others answer 200 ``ignored``.
+3. **Only events we act on**: ``INVOICING.INVOICE.PAID``, ``PAYMENT.CAPTURE.COMPLETED``
+   and ``PAYMENT.CAPTURE.DENIED``. Others answer 200 ``ignored``.
 4. **Re-fetch** the invoice from the gateway (the event is a trigger, not the truth) and
    act only if the gateway says it is paid; find *our* installment by the gateway's
    invoice id within this organization only (another organization's invoice is
    ignored), then pay it through ``payments.settlement.mark_installment_paid``, which
    locks the row and pays once.
+5. Capture events settle a school charge whose capture PayPal held (PENDING): *our*
+   charge is found by the capture's ``custom_id`` (the charge's request id) within this
+   organization only and must be awaiting that capture id; the capture is re-fetched and
+   its status decides (``payments.school.settle_capture``): COMPLETED records the payment
+   through the charge's own recording path, once; DECLINED takes the decline path.
+   A capture recorded already, or not ours, is ignored.
 
 No gateway call happens inside a transaction: the webhook view is not atomic, and each
 database write here is its own short transaction.
@@ -33,6 +40,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from payments import school
 from payments.gateways import Gateway
 from payments.models import Installment, WebhookEvent, WebhookOutcome
 from payments.paypal import PayPalError
@@ -42,6 +50,7 @@ from rotations.choices import PaymentMethod
 logger = logging.getLogger(__name__)
 
 INVOICE_PAID = "INVOICING.INVOICE.PAID"
+CAPTURE_EVENTS = frozenset({"PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.DENIED"})
 PAID_STATUSES = frozenset({"PAID", "MARKED_AS_PAID"})
 
 
@@ -91,9 +100,12 @@ def process_webhook(organization, gateway: Gateway, headers, raw_body: bytes) ->
         return WebhookResult(200, "duplicate", "This event was received already.", event_id)
 
     try:
-        if event_type != INVOICE_PAID:
+        if event_type == INVOICE_PAID:
+            detail = _invoice_paid(gateway, event)
+        elif event_type in CAPTURE_EVENTS:
+            detail = _capture_settled(event)
+        else:
             raise Ignored(f"{event_type} is not an event we act on.")
-        detail = _invoice_paid(gateway, event)
     except Ignored as reason:
         _finish(record, WebhookOutcome.IGNORED, str(reason))
         return WebhookResult(200, "ignored", str(reason), event_id)
@@ -179,6 +191,16 @@ def _invoice_paid(gateway: Gateway, event: dict) -> str:
     if payment is None:
         raise Ignored(f"Installment {installment.pk} was paid already.")
     return f"Installment {installment.pk} paid ({amount})."
+
+
+def _capture_settled(event: dict) -> str:
+    resource = event.get("resource")
+    if not isinstance(resource, dict) or not resource.get("id"):
+        raise Ignored("The event names no capture.")
+    try:
+        return school.settle_capture(str(resource["id"]), str(resource.get("custom_id") or ""))
+    except school.CaptureNotOurs as reason:
+        raise Ignored(str(reason)) from reason
 
 
 def _what_was_paid(invoice: dict, installment: Installment) -> tuple[Decimal, str, date]:

@@ -1,13 +1,14 @@
 """The member's dashboard: each app's part of it, side by side (STYLE §1).
 
 Accounts says what it knows (the verification queue, the student's profile), rotations
-its rotations; payments (invoices) and letters add theirs here as they arrive. Thin:
-gather → render (STYLE §2).
+its rotations, documents what is missing and what waits for review; payments (invoices)
+and letters add theirs here as they arrive. Thin: gather → render (STYLE §2).
 """
 
 from django.shortcuts import render
 
 from accounts.views import dashboard_accounts
+from documents.pages import dashboard_documents
 from rotations.views import dashboard_rotations
 from usdoctors.views import member_required
 
@@ -21,5 +22,9 @@ DASHBOARD_TEMPLATES = {
 @member_required()
 def dashboard(request):
     membership = request.membership
-    context = {**dashboard_accounts(membership), **dashboard_rotations(membership)}
+    context = {
+        **dashboard_accounts(membership),
+        **dashboard_rotations(membership),
+        **dashboard_documents(membership),
+    }
     return render(request, DASHBOARD_TEMPLATES[membership.role], context)

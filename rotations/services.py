@@ -88,6 +88,17 @@ def attending_shares_active_rotation(attending: Membership, student: Membership)
         ).exists()
 
 
+def attending_has_waiting_request_from(attending: Membership, student: Membership) -> bool:
+    """Privacy (§3's narrow addition): the requested attending sees the student's profile
+    and CV while the request is ``requested``, to decide knowing who asks; a decline,
+    withdrawal or expiry ends it. Documents keep their own stricter rule
+    (documents.access): never the requested attending."""
+    with scope(organization=student.organization_id):  # callable from any context
+        return Rotation.objects.filter(
+            attending__membership=attending, student=student, status=RotationStatus.REQUESTED
+        ).exists()
+
+
 def visible_rotations(membership: Membership):
     """Students see theirs, attendings the ones requested of them, admins all."""
     rotations = Rotation.objects.select_related(

@@ -30,7 +30,6 @@ class UsdoctorsConfig(AppConfig):
                 "attending_response_days",
                 "verification_target_hours",
                 "weekly_plan_min_lead_days",
-                "required_document_types",
                 "support_email",
                 "housing_partners",
                 "payment_gateway",

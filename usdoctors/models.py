@@ -13,17 +13,6 @@ PAYPAL_BASE_URLS = {
     "live": "https://api-m.paypal.com",
 }
 
-DOCUMENT_TYPES_REQUIRED_BY_DEFAULT = [
-    "letter_of_good_standing",
-    "tb_test_immunizations",
-    "liability_insurance",
-    "passport_visa",
-]
-
-
-def default_required_document_types() -> list[str]:
-    return list(DOCUMENT_TYPES_REQUIRED_BY_DEFAULT)
-
 
 class PaymentGatewayChoice(models.TextChoices):
     SIMULATED = "simulated", "Simulated (no real money)"
@@ -64,7 +53,6 @@ class Organization(models.Model):
     attending_response_days = models.PositiveSmallIntegerField(default=7)
     verification_target_hours = models.PositiveSmallIntegerField(default=24)
     weekly_plan_min_lead_days = models.PositiveSmallIntegerField(default=21)
-    required_document_types = models.JSONField(default=default_required_document_types)
     support_email = models.EmailField(
         blank=True, help_text="Support and schools correspondence address."
     )

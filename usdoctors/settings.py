@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "accounts",
     "rotations",
     "payments",
+    "documents",
     # On top of every app: the dashboard and seed_demo (STYLE §1; pyproject's layers).
     "portal",
 ]
@@ -254,6 +255,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "school-confirmation-deadline": {
         "task": "payments.school_tasks.charge_unanswered_schools",
+        "schedule": 60 * 60.0,
+    },
+    "document-reminders": {
+        "task": "documents.tasks.send_document_reminders",
         "schedule": 60 * 60.0,
     },
 }

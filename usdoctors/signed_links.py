@@ -141,15 +141,23 @@ def read_token(token: str, purpose: str, organization, *, rotation_id: int | Non
     return link
 
 
-def is_used(link: SignedLink) -> bool:
+def _used_key(link: SignedLink, part: str) -> str:
+    return f"{link.nonce}:{part}" if part else link.nonce
+
+
+def is_used(link: SignedLink, *, part: str = "") -> bool:
     from usdoctors.models import UsedLink
 
-    return UsedLink.objects.filter(organization_id=link.organization_id, nonce=link.nonce).exists()
+    return UsedLink.objects.filter(
+        organization_id=link.organization_id, nonce=_used_key(link, part)
+    ).exists()
 
 
-def use_link(link: SignedLink) -> None:
+def use_link(link: SignedLink, *, part: str = "") -> None:
     """Record that ``link`` was used; call it inside the decision's transaction, first.
-    A second use raises LinkError(used), which rolls the caller's transaction back."""
+    A second use raises LinkError(used), which rolls the caller's transaction back.
+    ``part`` makes a link single-use per part (the school's document link: once per
+    document type) instead of once in all."""
     from usdoctors.models import UsedLink
 
     if not transaction.get_connection().in_atomic_block:
@@ -158,7 +166,7 @@ def use_link(link: SignedLink) -> None:
         with transaction.atomic():  # a savepoint: the caller sees LinkError, not a broken txn
             UsedLink.objects.create(
                 organization_id=link.organization_id,
-                nonce=link.nonce,
+                nonce=_used_key(link, part),
                 purpose=link.purpose,
                 rotation_id=link.rotation_id,
             )

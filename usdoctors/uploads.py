@@ -1,9 +1,11 @@
 """Uploads shared by CVs and documents (DESIGN §3, §7): the type is read from the file's
-first bytes, never from its name, size is capped, and a replaced or removed file leaves
-the disk with its row."""
+content, never from its name (puremagic, a maintained detection library, and the
+format's own leading signature must agree), size is capped, an empty file is refused,
+and a replaced or removed file leaves the disk with its row."""
 
 import math
 
+import puremagic
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -20,18 +22,30 @@ LABELS = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG"}
 
 
 def sniff_content_type(uploaded) -> str | None:
+    """The file's type from its content: what puremagic detects, when the file also
+    starts with that format's signature (a file that merely ends like a PDF is not one)."""
     position = uploaded.tell() if hasattr(uploaded, "tell") else 0
-    uploaded.seek(0)
-    head = uploaded.read(16)
-    uploaded.seek(position)
+    try:
+        uploaded.seek(0)
+        try:
+            detected = puremagic.from_stream(uploaded, mime=True)
+        except (puremagic.PureError, ValueError):
+            detected = None
+        uploaded.seek(0)
+        head = uploaded.read(16)
+    finally:
+        uploaded.seek(position)
     for signature, content_type in SIGNATURES.items():
-        if head.startswith(signature):
+        if head.startswith(signature) and detected == content_type:
             return content_type
     return None
 
 
 def validate_upload(uploaded, *, allowed: tuple[str, ...], what: str = "The file") -> str:
-    """Refuse files over 10 MB or whose content is not one of ``allowed``."""
+    """Refuse empty files, files over 10 MB, and files whose content is not one of
+    ``allowed``."""
+    if not uploaded.size:
+        raise ValidationError(f"{what} is empty.", code="empty_file")
     if uploaded.size > MAX_UPLOAD_BYTES:
         # Rounded up, so a file just over the limit never reads as "10.0 MB".
         size = math.ceil(uploaded.size / MEGABYTE * 100) / 100
@@ -41,7 +55,8 @@ def validate_upload(uploaded, *, allowed: tuple[str, ...], what: str = "The file
         )
     content_type = sniff_content_type(uploaded)
     if content_type not in allowed:
-        names = " or ".join(LABELS[kind] for kind in allowed)
+        labels = [LABELS[kind] for kind in allowed]
+        names = " or ".join(filter(None, [", ".join(labels[:-1]), labels[-1]]))  # A, B or C
         raise ValidationError(f"{what} must be a {names} file.", code="file_type")
     return content_type
 

@@ -10,6 +10,11 @@ urlpatterns = [
         name="api_card_setup_token",
     ),
     path(
+        "payment-methods/card/paypal-approval",
+        school_views.CardPayPalApprovalView.as_view(),
+        name="api_card_paypal_approval",
+    ),
+    path(
         "rotations/<int:pk>/immigration-letter",
         school_views.ImmigrationLetterView.as_view(),
         name="api_immigration_letter",

@@ -28,10 +28,13 @@ class PayPalWebhookView(APIView):
     ``PAYPAL-CERT-URL``, ``PAYPAL-AUTH-ALGO`` headers, the event as the body).
 
     Verified with this organization's webhook id; an unverified delivery answers 400 and
-    changes nothing. Each event id is acted on once (a replay answers 200 ``duplicate``);
-    only ``INVOICING.INVOICE.PAID`` is acted on (others: 200 ``ignored``), after
-    re-fetching the invoice from PayPal; an invoice that is not this organization's is
-    ignored. 503 when PayPal could not be asked: PayPal delivers again later."""
+    changes nothing. Each event id is acted on once (a replay answers 200 ``duplicate``).
+    Acted on: ``INVOICING.INVOICE.PAID`` (after re-fetching the invoice from PayPal), and
+    ``PAYMENT.CAPTURE.COMPLETED`` / ``.DENIED`` for a card-on-file charge whose capture
+    PayPal held (after re-fetching the capture: COMPLETED records the payment once,
+    DECLINED tells the student the card was declined). Others answer 200 ``ignored``, as
+    does an invoice or capture that is not this organization's or is recorded already.
+    503 when PayPal could not be asked: PayPal delivers again later."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]

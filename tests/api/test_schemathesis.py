@@ -19,6 +19,7 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.db import close_old_connections
+from django.utils import timezone
 from django_scopes import scopes_disabled
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -26,9 +27,11 @@ from rest_framework.authtoken.models import Token
 from schemathesis.config import SchemathesisConfig
 
 from accounts.models import StudentProfile, SupportTicket
+from documents.models import Document, DocumentType
+from documents.uploads import upload_document
 from rotations.models import AttendingProfile, AvailabilityWeek, DateChange, Message, Rotation
 from tests import factories
-from tests.conftest import host_of
+from tests.conftest import host_of, pdf_upload
 from usdoctors.wsgi import application
 
 # schemathesis 4.32 reads and rewrites the running test's ``_nodeid`` to name the operation
@@ -51,6 +54,8 @@ def json_on_every_response(ctx, response, case):
     """Every answer under /api/ is JSON; an error is ``{"detail": str, "code": str}``."""
     if response.status_code == 204:  # No Content: no body to be JSON
         return None
+    if response.status_code == 200 and case.operation.path == "/api/v1/documents/{id}/file":
+        return None  # the document's bytes (PDF, PNG or JPEG, as the schema says)
     content_type = (response.headers.get("content-type") or [""])[0]
     assert content_type.split(";")[0].strip() == "application/json", (
         f"{response.status_code} answered with Content-Type {content_type!r}, not JSON"
@@ -85,7 +90,7 @@ CHECKS = [
 def api_world(world):
     """The ``world`` of both organizations, plus in each: an attending profile with
     published weeks, a requested and an approved rotation (with an open date change
-    and a message), and two tickets (one an email change)."""
+    and a message), two tickets (one an email change) and the student's TB report."""
     with scopes_disabled():
         for data in world.values():
             organization = data["org"]
@@ -127,6 +132,12 @@ def api_world(world):
                     message="Please help.",
                     new_email=new_email,
                 )
+            upload_document(
+                data["student"],
+                DocumentType.objects.get(code="tb_test_immunizations"),
+                pdf_upload("tb.pdf"),
+                issued_on=timezone.localdate() - timedelta(days=30),
+            )
             data["token"] = {
                 role: Token.objects.create(user=data[role].user).key
                 for role in ("student", "admin")
@@ -164,6 +175,7 @@ def api_schema(api_world, wsgi_app):
         "/rotations/": _ids(Rotation),
         "/date-changes/": _ids(DateChange),
         "/tickets/": _ids(SupportTicket),
+        "/documents/": _ids(Document),
     }
 
     @schema.hook

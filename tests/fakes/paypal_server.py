@@ -9,9 +9,19 @@ specifications (github.com/paypal/paypal-rest-api-specifications, openapi/):
   ``Prefer: return=representation``, else a ``self`` link), send (200 → UNPAID, or 202 →
   SCHEDULED when ``invoice_date`` is in the future), get, cancel (204; 422
   ``CANNOT_CANCEL_*`` / ``INVOICE_CANCELED_ALREADY``), delete (draft or scheduled).
-- Vault v3 (vault_payment_tokens_v3.json): setup tokens, payment tokens.
-- Orders v2 (checkout_orders_v2.json): create with ``payment_source.card.vault_id`` and
-  intent CAPTURE → COMPLETED order with its capture; 422 ``INSTRUMENT_DECLINED``.
+- Vault v3 (vault_payment_tokens_v3.json): setup tokens, payment tokens. A setup token
+  for ``payment_source.paypal`` answers PAYER_ACTION_REQUIRED with a ``rel: approve``
+  link to this server's own approval page (``GET /agreements/approve``, a tiny HTML page
+  standing in for PayPal's login + consent): "Agree and continue" marks it APPROVED and
+  redirects to the ``return_url`` with ``approval_token_id`` and ``approval_session_id``;
+  "Cancel" redirects to the ``cancel_url``. Only an approved setup token becomes a
+  payment token (else 422 ``PAYER_ACTION_REQUIRED`` / ``SETUP_TOKEN_NOT_TOKENIZED``; a
+  second time 422 ``SETUP_TOKEN_ALREADY_TOKENIZED``).
+- Orders v2 (checkout_orders_v2.json): create with ``payment_source.card.vault_id`` (+
+  ``stored_credential``) or ``payment_source.paypal.vault_id`` and intent CAPTURE →
+  COMPLETED order with its capture (PENDING while ``pending_captures``); 422
+  ``INSTRUMENT_DECLINED``.
+- Payments v2 (payments_payment_v2.json): ``GET /v2/payments/captures/{id}``.
 - ``POST /v1/notifications/verify-webhook-signature`` (notifications_webhooks_v1.json).
 
 Errors are ``{name, message, debug_id, details[{issue, description}]}`` with a
@@ -21,8 +31,9 @@ honoured per account and endpoint: the same id gets the first answer again and d
 nothing twice.
 
 Test controls: ``requests_received``, ``fail_next(...)``, ``decline_cards``,
-``expire_tokens()``, ``approve_setup_token()``, ``deliver_scheduled()``, ``mark_paid()``,
-``invoice_resource()`` and ``webhook_event()``.
+``pending_captures``, ``payer_email``, ``expire_tokens()``, ``approve_setup_token()``,
+``deliver_scheduled()``, ``mark_paid()``, ``settle_capture()``, ``invoice_resource()``,
+``webhook_event()`` and ``capture_event()``.
 """
 
 from __future__ import annotations
@@ -42,9 +53,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from requests.structures import CaseInsensitiveDict
 
@@ -85,6 +97,10 @@ def _money(value: Decimal, currency: str) -> dict:
         "currency_code": currency,
         "value": f"{value.quantize(CENT, rounding=ROUND_HALF_UP):.2f}",
     }
+
+
+def _html(status: int, page: str) -> Answer:
+    return Answer(status, page, {"Content-Type": "text/html; charset=utf-8"})
 
 
 def _compact(event: Any) -> bytes:
@@ -170,6 +186,8 @@ class FakePayPal:
         self.token_lifetime = token_lifetime
         self.timeout_delay = timeout_delay  # a "timeout" answers after this many seconds
         self.decline_cards: bool | str = False  # True → 422; "capture" → DECLINED capture
+        self.pending_captures = False  # True → captures come back PENDING (PENDING_REVIEW)
+        self.payer_email = "payer@personal.example.com"  # who logs in on the approval page
         self.requests_received: list[ReceivedRequest] = []
         self.issued_tokens: list[dict] = []
         self.tokens: dict[str, dict] = {}  # access token → {client_id, expires_at}
@@ -178,6 +196,8 @@ class FakePayPal:
         self.setup_tokens: dict[str, dict] = {}
         self.payment_tokens: dict[str, dict] = {}
         self.orders: dict[str, dict] = {}
+        self.captures: dict[str, dict] = {}
+        self.approval_sessions: dict[str, str] = {}  # approval_session_id → setup token id
         self.owners: dict[str, str] = {}  # object id → client id of the account owning it
         self.webhooks: dict[str, dict] = {}  # webhook id → {client_id, signatures}
         self.errors: list[str] = []  # tracebacks of the fake's own bugs
@@ -284,6 +304,41 @@ class FakePayPal:
                 "brand": brand,
             }
             return copy.deepcopy(token)
+
+    def approve_paypal_setup(self, setup_token_id: str, *, email: str | None = None) -> dict:
+        """What the payer does on PayPal's approval page: log in and agree."""
+        with self._lock:
+            token = self.setup_tokens[setup_token_id]
+            assert token["status"] == "PAYER_ACTION_REQUIRED", token["status"]
+            token["status"] = "APPROVED"
+            token["payment_source"]["paypal"].update(
+                {
+                    "email_address": email or self.payer_email,
+                    "payer_id": _code(13),
+                    "name": {"given_name": "Test", "surname": "Payer"},
+                }
+            )
+            return copy.deepcopy(token)
+
+    def settle_capture(self, capture_id: str, status: str = "COMPLETED") -> dict:
+        """PayPal decides a PENDING capture: COMPLETED, or DECLINED (webhook DENIED)."""
+        with self._lock:
+            capture = self.captures[capture_id]
+            assert capture["status"] == "PENDING", capture["status"]
+            capture["status"] = status
+            capture.pop("status_details", None)
+            capture["update_time"] = _now()
+            return copy.deepcopy(capture)
+
+    def capture_event(
+        self, event_type: str, capture_id: str, *, webhook_id: str | None = None
+    ) -> SignedWebhook:
+        """A signed PAYMENT.CAPTURE.* delivery whose resource is the capture as it is now."""
+        with self._lock:
+            capture = copy.deepcopy(self.captures[capture_id])
+        return self.webhook_event(
+            event_type, capture, webhook_id=webhook_id, resource_type="capture"
+        )
 
     def deliver_scheduled(self, invoice_id: str) -> dict:
         """The invoice date of a SCHEDULED invoice has come: PayPal sends it."""
@@ -421,6 +476,8 @@ class FakePayPal:
         method, path = request.method, request.path
         if (method, path) == ("POST", "/v1/oauth2/token"):
             return self._issue_token(request)
+        if path.startswith("/agreements/approve"):  # the payer's browser, no API token
+            return self._approval_page(request)
         client_id = self._authenticate(request)
         if client_id is None:
             return Answer(
@@ -458,6 +515,8 @@ class FakePayPal:
                 return self._create_order(client_id, body, request.headers)
             case "GET", ["v2", "checkout", "orders", order_id]:
                 return Answer(200, copy.deepcopy(self._owned(self.orders, client_id, order_id)))
+            case "GET", ["v2", "payments", "captures", capture_id]:
+                return Answer(200, copy.deepcopy(self._owned(self.captures, client_id, capture_id)))
             case "POST", ["v1", "notifications", "verify-webhook-signature"]:
                 return self._verify_webhook(client_id, body)
         # Our client called something the fake does not know: fail the test loudly.
@@ -668,11 +727,14 @@ class FakePayPal:
     # --- Vault v3 -----------------------------------------------------------------------
 
     def _create_setup_token(self, client_id: str, body: dict) -> Answer:
+        paypal = (body.get("payment_source") or {}).get("paypal")
+        if isinstance(paypal, dict):
+            return self._create_paypal_setup_token(client_id, body, paypal)
         card = (body.get("payment_source") or {}).get("card")
         if not isinstance(card, dict):
             raise FakeError(
                 400,
-                ("MISSING_REQUIRED_PARAMETER", "The fake vaults cards only."),
+                ("MISSING_REQUIRED_PARAMETER", "The fake vaults cards and PayPal wallets."),
                 field="/payment_source/card",
             )
         token_id = _code(17)
@@ -709,6 +771,111 @@ class FakePayPal:
         self.owners[token_id] = client_id
         return Answer(201, copy.deepcopy(token))
 
+    def _create_paypal_setup_token(self, client_id: str, body: dict, paypal: dict) -> Answer:
+        """Saving a PayPal wallet: the payer must approve on PayPal's page first."""
+        experience = paypal.get("experience_context") or {}
+        for field in ("return_url", "cancel_url"):
+            url = experience.get(field)
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise FakeError(
+                    400,
+                    (
+                        "MISSING_REQUIRED_PARAMETER",
+                        f"{field} is required for PayPal wallet contingency flows.",
+                    ),
+                    field=f"/payment_source/paypal/experience_context/{field}",
+                )
+        if paypal.get("usage_type") not in {"MERCHANT", "PLATFORM"}:
+            raise FakeError(
+                400,
+                ("INVALID_PARAMETER_VALUE", "usage_type is MERCHANT or PLATFORM."),
+                field="/payment_source/paypal/usage_type",
+            )
+        token_id = _code(17)
+        session_id = secrets.token_hex(16)
+        customer_id = (body.get("customer") or {}).get("id") or _code(10, string.ascii_letters)
+        approve = f"{self.url}/agreements/approve?" + urlencode({"approval_session_id": session_id})
+        token = {
+            "id": token_id,
+            "customer": {"id": customer_id},
+            "status": "PAYER_ACTION_REQUIRED",
+            "payment_source": {
+                "paypal": {
+                    key: paypal[key]
+                    for key in (
+                        "description",
+                        "usage_type",
+                        "customer_type",
+                        "permit_multiple_payment_tokens",
+                    )
+                    if key in paypal
+                }
+            },
+            "links": [
+                {"href": approve, "rel": "approve", "method": "GET"},
+                {
+                    "href": f"{self.url}/v3/vault/payment-tokens",
+                    "rel": "confirm",
+                    "method": "POST",
+                    "encType": "application/json",
+                },
+                {
+                    "href": f"{self.url}/v3/vault/setup-tokens/{token_id}",
+                    "rel": "self",
+                    "method": "GET",
+                    "encType": "application/json",
+                },
+            ],
+        }
+        self.setup_tokens[token_id] = token
+        self.owners[token_id] = client_id
+        self.approval_sessions[session_id] = token_id
+        token["_experience"] = copy.deepcopy(experience)  # kept for the approval page
+        answer = copy.deepcopy(token)
+        answer.pop("_experience")
+        return Answer(201, answer)
+
+    def _approval_page(self, request: ReceivedRequest) -> Answer:
+        """PayPal's approval page, reduced to its decision: agree or cancel."""
+        query = {key: values[0] for key, values in request.query.items()}
+        fields = {**query, **(request.form or {})}
+        session_id = fields.get("approval_session_id", "")
+        token_id = self.approval_sessions.get(session_id)
+        if token_id is None:
+            return _html(404, "<h1>This approval link is not valid.</h1>")
+        token = self.setup_tokens[token_id]
+        experience = token["_experience"]
+        back = urlencode({"approval_token_id": token_id, "approval_session_id": session_id})
+
+        def to(url: str) -> Answer:
+            return Answer(302, None, {"Location": f"{url}{'&' if '?' in url else '?'}{back}"})
+
+        if request.path == "/agreements/approve/cancel":
+            return to(experience["cancel_url"])
+        if request.method == "POST" and request.path == "/agreements/approve":
+            if token["status"] == "PAYER_ACTION_REQUIRED":
+                self.approve_paypal_setup(token_id, email=fields.get("email") or None)
+            return to(experience["return_url"])
+        merchant = escape(experience.get("brand_name") or "the merchant")
+        cancel = escape(
+            f"/agreements/approve/cancel?{urlencode({'approval_session_id': session_id})}"
+        )
+        return _html(
+            200,
+            f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>PayPal (fake): save PayPal with {merchant}</title></head><body><main>
+<h1>Save PayPal with {merchant}</h1>
+<p>{merchant} will charge this PayPal account later, without asking you each time.</p>
+<form method="post" action="/agreements/approve">
+<input type="hidden" name="approval_session_id" value="{escape(session_id)}">
+<label for="email">PayPal email</label>
+<input id="email" name="email" value="{escape(self.payer_email)}">
+<button type="submit">Agree and continue</button>
+</form>
+<p><a href="{cancel}">Cancel and return to {merchant}</a></p>
+</main></body></html>""",
+        )
+
     def _create_payment_token(self, client_id: str, body: dict) -> Answer:
         source = (body.get("payment_source") or {}).get("token") or {}
         if source.get("type") != "SETUP_TOKEN" or not source.get("id"):
@@ -718,12 +885,25 @@ class FakePayPal:
                 field="/payment_source/token",
             )
         setup = self._owned(self.setup_tokens, client_id, source["id"])
+        refusals = {
+            "PAYER_ACTION_REQUIRED": (
+                "PAYER_ACTION_REQUIRED",
+                "Please make sure setup up token is approved. Please complete the approval flow.",
+            ),
+            "VAULTED": (
+                "SETUP_TOKEN_ALREADY_TOKENIZED",
+                "The setup token has been used previously to generate a payment token.",
+            ),
+        }
         if setup["status"] != "APPROVED":
             raise FakeError(
                 422,
-                (
-                    "SETUP_TOKEN_NOT_TOKENIZED",
-                    "The payment source represented by this setup token is not vaulted.",
+                refusals.get(
+                    setup["status"],
+                    (
+                        "SETUP_TOKEN_NOT_TOKENIZED",
+                        "The payment source represented by this setup token is not vaulted.",
+                    ),
                 ),
             )
         setup["status"] = "VAULTED"
@@ -754,7 +934,9 @@ class FakePayPal:
     # --- Orders v2 ----------------------------------------------------------------------
 
     def _create_order(self, client_id: str, body: dict, headers) -> Answer:
-        card = (body.get("payment_source") or {}).get("card") or {}
+        payment_source = body.get("payment_source") or {}
+        kind = "paypal" if "paypal" in payment_source else "card"
+        card = payment_source.get(kind) or {}
         if not headers.get("PayPal-Request-Id"):
             raise FakeError(
                 400,
@@ -779,15 +961,17 @@ class FakePayPal:
         if (
             card.get("vault_id") not in self.payment_tokens
             or self.owners.get(card.get("vault_id")) != client_id
+            or kind not in self.payment_tokens[card["vault_id"]]["payment_source"]
         ):
             raise FakeError(
                 422,
-                ("PAYMENT_SOURCE_CANNOT_BE_USED", "The vault_id is unknown."),
-                field="/payment_source/card/vault_id",
+                ("PAYMENT_SOURCE_CANNOT_BE_USED", f"The vault_id is not a vaulted {kind}."),
+                field=f"/payment_source/{kind}/vault_id",
             )
-        if stored.get("payment_initiator") not in {"CUSTOMER", "MERCHANT"} or stored.get(
-            "payment_type"
-        ) not in {"ONE_TIME", "RECURRING", "UNSCHEDULED"}:
+        if kind == "card" and (
+            stored.get("payment_initiator") not in {"CUSTOMER", "MERCHANT"}
+            or stored.get("payment_type") not in {"ONE_TIME", "RECURRING", "UNSCHEDULED"}
+        ):
             raise FakeError(
                 400,
                 ("INVALID_PARAMETER_VALUE", "stored_credential is incomplete."),
@@ -811,13 +995,16 @@ class FakePayPal:
                     field="/purchase_units/0/invoice_id",
                 )
             invoice_ids.add(unit["invoice_id"])
-        vaulted = self.payment_tokens[card["vault_id"]]["payment_source"]["card"]
+        vaulted = self.payment_tokens[card["vault_id"]]["payment_source"][kind]
         order_id = _code(17)
         declined = self.decline_cards == "capture"
         fee = (gross * Decimal("0.0299") + Decimal("0.49")).quantize(CENT, ROUND_HALF_UP)
+        capture_status = "DECLINED" if declined else "COMPLETED"
+        if self.pending_captures and not declined:
+            capture_status = "PENDING"
         capture = {
             "id": _code(17),
-            "status": "DECLINED" if declined else "COMPLETED",
+            "status": capture_status,
             "amount": _money(gross, currency),
             "final_capture": True,
             "custom_id": unit.get("custom_id", ""),
@@ -835,15 +1022,33 @@ class FakePayPal:
             "create_time": _now(),
             "update_time": _now(),
         }
+        if capture_status == "PENDING":
+            capture["status_details"] = {"reason": "PENDING_REVIEW"}
         if unit.get("invoice_id"):
             capture["invoice_id"] = unit["invoice_id"]
+        capture["links"] = [
+            {
+                "href": f"{self.url}/v2/payments/captures/{capture['id']}",
+                "rel": "self",
+                "method": "GET",
+            }
+        ]
+        self.captures[capture["id"]] = capture
+        self.owners[capture["id"]] = client_id
         unit.setdefault("reference_id", "default")
-        unit["payments"] = {"captures": [capture]}
-        order = {
-            "id": order_id,
-            "status": "COMPLETED",
-            "intent": "CAPTURE",
-            "payment_source": {
+        unit["payments"] = {"captures": [capture]}  # the same object: settling shows here too
+        if kind == "paypal":
+            source = {
+                "paypal": {
+                    "email_address": vaulted.get("email_address", ""),
+                    "account_id": vaulted.get("payer_id", ""),
+                    "account_status": "VERIFIED",
+                    "name": copy.deepcopy(vaulted.get("name") or {}),
+                    "attributes": {"vault": {"id": card["vault_id"], "status": "VAULTED"}},
+                }
+            }
+        else:
+            source = {
                 "card": {
                     "last_digits": vaulted.get("last_digits", ""),
                     "brand": vaulted.get("brand", ""),
@@ -851,7 +1056,12 @@ class FakePayPal:
                     "expiry": vaulted.get("expiry", ""),
                     "stored_credential": copy.deepcopy(stored),
                 }
-            },
+            }
+        order = {
+            "id": order_id,
+            "status": "COMPLETED",
+            "intent": "CAPTURE",
+            "payment_source": source,
             "purchase_units": [unit],
             "create_time": _now(),
             "update_time": _now(),
@@ -954,10 +1164,13 @@ class _Handler(BaseHTTPRequestHandler):
         if failure and failure.status == "timeout":
             request.dropped = True
             fake._stopping.wait(fake.timeout_delay)
-        payload = json.dumps(answer.body).encode() if answer.body is not None else b""
+        if isinstance(answer.body, str):  # the approval page, for the payer's browser
+            payload = answer.body.encode()
+        else:
+            payload = json.dumps(answer.body).encode() if answer.body is not None else b""
         try:
             self.send_response(answer.status)
-            if payload:
+            if payload and "Content-Type" not in (answer.headers or {}):
                 self.send_header("Content-Type", "application/json")
             for name, value in (answer.headers or {}).items():
                 self.send_header(name, value)

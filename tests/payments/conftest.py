@@ -42,3 +42,16 @@ def paypal_setup(settings, monkeypatch, fake_paypal):
         {"timeout": (2, 0.4), "retry_base_delay": 0.01, "retry_max_delay": 0.02},
     )
     return fake_paypal
+
+
+@pytest.fixture
+def eager_celery():
+    """``.delay()`` runs the task here and now (errors stay in its result, as a worker's
+    would), so an on-commit send happens inside the test."""
+    from payments import tasks
+
+    conf = tasks.send_installment.app.conf
+    before = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, False
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = before

@@ -74,12 +74,12 @@ def use_paypal(org, fake_paypal, settings):
 def vault_a_card(org, student, fake_paypal) -> CardOnFile:
     """The student saves a card in the fake PayPal's vault through our services, and it
     replaces any card on file."""
-    from payments import school
+    from payments import cards
 
     with scope(organization=org):
-        card = school.start_paypal_card(student)
+        card = cards.start_paypal_card(student)
         fake_paypal.approve_setup_token(card.setup_token_id, number="4111111111111111")
-        return school.finish_paypal_card(student, card.setup_token_id)
+        return cards.finish_paypal_card(student, card.setup_token_id)
 
 
 TOTAL = Decimal("1000.00")  # 2 weeks × $500

@@ -104,3 +104,24 @@ def booked(attending) -> dict:
         return dict(
             AvailabilityWeek.objects.filter(attending=attending).values_list("week_start", "booked")
         )
+
+
+# --- Documents (added with issue 8) -----------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _organizations_require_no_documents():
+    """The rotations tests are about rotations: their organizations start with no required
+    document types, so the documents checklist (a real readiness check, still run by the
+    start-date sweep) is complete and only the checks a test registers hold a rotation.
+    The checklist's own part of readiness is tested in tests/documents/test_readiness.py."""
+    from django.db.models.signals import post_save
+
+    from documents.requirements import give_new_organization_the_defaults
+    from usdoctors.models import Organization
+
+    uid = "documents.default_requirements"
+    disconnected = post_save.disconnect(sender=Organization, dispatch_uid=uid)
+    yield
+    if disconnected:
+        post_save.connect(give_new_organization_the_defaults, sender=Organization, dispatch_uid=uid)

@@ -737,12 +737,13 @@ def test_members_who_are_not_parties_do_not_find_the_rotation(demo, requested, c
     assert reload(requested).status == "requested"
 
 
-def test_attending_sees_the_student_profile_link_only_once_approved(demo, requested, client_for):
+def test_attending_sees_the_student_profile_link_while_requested_and_once_approved(
+    demo, requested, client_for
+):
+    # §3: the requested attending sees the profile and CV to decide knowing who asks.
     client = client_for(demo["attending"])
     profile_link = f"/students/{demo['student'].profile.pk}/"
-    page = client.get(f"/rotations/{requested.pk}/").content.decode()
-    assert profile_link not in page
-    assert "once you approve" in page
+    assert profile_link in client.get(f"/rotations/{requested.pk}/").content.decode()
     client.post(f"/rotations/{requested.pk}/approve/")
     assert profile_link in client.get(f"/rotations/{requested.pk}/").content.decode()
 

@@ -1,5 +1,7 @@
-"""§3 privacy, with real rotations: an attending sees a student's profile only while
-they share an approved or in-progress rotation; other attendings and tenants get 404."""
+"""§3 privacy, with real rotations: an attending sees a student's profile (and CV) while
+they share an approved or in-progress rotation, or while the student's request to them
+is ``requested`` (§3's narrow addition: they decide knowing who asks); other attendings
+and tenants get 404."""
 
 import pytest
 from django_scopes import scopes_disabled
@@ -23,7 +25,7 @@ def rotation_with(demo):
 @pytest.mark.parametrize(
     ("status", "visible"),
     [
-        ("requested", False),
+        ("requested", True),  # the requested attending decides knowing who asks (§3)
         ("approved", True),
         ("in_progress", True),
         ("on_hold", False),
@@ -32,7 +34,7 @@ def rotation_with(demo):
         ("cancelled", False),
     ],
 )
-def test_attending_sees_the_student_only_during_an_approved_or_in_progress_rotation(
+def test_attending_sees_the_student_only_during_a_request_or_an_approved_or_in_progress_rotation(
     status, visible, demo, rotation_with, client_for
 ):
     rotation = rotation_with(status)

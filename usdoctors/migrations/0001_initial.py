@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('attending_response_days', models.PositiveSmallIntegerField(default=7)),
                 ('verification_target_hours', models.PositiveSmallIntegerField(default=24)),
                 ('weekly_plan_min_lead_days', models.PositiveSmallIntegerField(default=21)),
-                ('required_document_types', models.JSONField(default=usdoctors.models.default_required_document_types)),
+                ('required_document_types', models.JSONField(default=list)),
                 ('support_email', models.EmailField(blank=True, help_text='Support and schools correspondence address.', max_length=254)),
                 ('housing_partners', models.JSONField(blank=True, default=list)),
                 ('currency', models.CharField(default='USD', editable=False, max_length=3)),

@@ -14,6 +14,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +22,9 @@ from django_scopes import scopes_disabled
 
 from accounts.choices import Role, Specialty, StudentKind, VerificationStatus, VisaStatus
 from accounts.models import Membership, StudentProfile, User
+from documents.models import Document, DocumentType, UploadedBy
+from documents.review import approve_document, reject_document
+from documents.uploads import upload_document
 from rotations.choices import CareSetting, Mode, PracticeSetting, RotationType
 from rotations.models import AttendingProfile, AvailabilityWeek
 from rotations.services import next_monday
@@ -120,7 +124,7 @@ class Command(BaseCommand):
         )
         domain = f"{slug}.test"
         admin = ensure_user(f"admin@{domain}", first_name="Alex", last_name="Admin")
-        ensure_member(organization, admin, Role.ADMIN)
+        admin_membership = ensure_member(organization, admin, Role.ADMIN)
         ensure_second_factor(admin)
         self.seed_attendings(organization, slug)
         for label, status in STUDENTS.items():
@@ -136,6 +140,8 @@ class Command(BaseCommand):
                     membership.submitted_at -= timedelta(days=10)
                     membership.decided_at = membership.submitted_at + timedelta(hours=5)
                 membership.save(update_fields=["submitted_at", "decided_at"])
+            if status == VerificationStatus.VERIFIED:
+                self.seed_documents(membership, admin_membership)
 
     def seed_attendings(self, organization, slug: str) -> None:
         """attending1..42@<slug>.test with profiles across specialties, states, settings
@@ -227,6 +233,41 @@ class Command(BaseCommand):
             if rng.random() < 0.8:
                 weeks.append((first_week + timedelta(weeks=number), rng.randint(1, 3)))
         return weeks
+
+    @staticmethod
+    def seed_documents(student: Membership, admin: Membership) -> None:
+        """The verified student's documents, one in each review state, through the real
+        upload and review services: the school's letter of good standing approved, the
+        TB test waiting in the admins' review queue, the insurance rejected with a
+        reason. Left alone once the student has any document."""
+        if Document.objects.filter(student=student).exists():
+            return
+        today = timezone.localdate()
+        types = {t.code: t for t in DocumentType.objects.all()}
+
+        def upload(code, *, issued_days_ago, expires_on=None, by=UploadedBy.STUDENT):
+            return upload_document(
+                student,
+                types[code],
+                SimpleUploadedFile(f"{code}.pdf", MINIMAL_PDF, content_type="application/pdf"),
+                issued_on=today - timedelta(days=issued_days_ago),
+                expires_on=expires_on,
+                uploaded_by=by,
+            )
+
+        approve_document(
+            upload("letter_of_good_standing", issued_days_ago=20, by=UploadedBy.SCHOOL), by=admin
+        )
+        upload("tb_test_immunizations", issued_days_ago=40)
+        reject_document(
+            upload(
+                "liability_insurance",
+                issued_days_ago=60,
+                expires_on=today + timedelta(days=120),
+            ),
+            by=admin,
+            reason="The policy must name you as the insured; upload the page that does.",
+        )
 
     @staticmethod
     def complete_profile(profile: StudentProfile, label: str, slug: str) -> None:

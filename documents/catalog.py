@@ -1,0 +1,84 @@
+"""The §7 catalog of document types: platform data, the same for every organization.
+
+Written by migration 0002 and again after every ``migrate`` or ``flush``
+(DocumentsConfig.ready connects ``post_migrate``), so a database emptied by a test's
+flush still has it. Writing is idempotent: each type is keyed by its code.
+"""
+
+# code, name, school-issued, validity, kept on profile, required by default, description
+CATALOG = [
+    (
+        "letter_of_good_standing",
+        "Letter of good standing",
+        True,
+        "none",
+        False,
+        True,
+        "From your medical school, confirming you are a student in good standing.",
+    ),
+    (
+        "usmle_score_report",
+        "USMLE score report",
+        False,
+        "none",
+        False,
+        True,
+        "Needed when you report a USMLE Step result on your profile.",
+    ),
+    (
+        "tb_test_immunizations",
+        "TB test and immunization report",
+        False,
+        "issued_within_year",
+        False,
+        True,
+        "Issued within one year before the rotation starts.",
+    ),
+    (
+        "liability_insurance",
+        "Medical liability insurance",
+        False,
+        "valid_through_end",
+        False,
+        True,
+        "Valid through the last day of the rotation.",
+    ),
+    ("background_check", "Criminal background check", False, "none", False, False, ""),
+    ("drug_test", "9-panel drug test", False, "none", False, False, ""),
+    (
+        "passport_visa",
+        "Passport with visa or immigration status",
+        False,
+        "valid_through_end",
+        False,
+        True,
+        "The passport must be valid through the last day of the rotation.",
+    ),
+    ("state_id", "State or provincial ID", False, "valid_through_end", False, False, ""),
+    ("cv", "CV", False, "none", True, False, "Kept on your profile."),
+]
+
+
+def write_catalog(DocumentType) -> None:
+    """Create or update every catalog type (``DocumentType`` may be a historical model)."""
+    for position, (code, name, school, validity, profile, default, description) in enumerate(
+        CATALOG, start=1
+    ):
+        DocumentType.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "school_issued": school,
+                "validity": validity,
+                "kept_on_profile": profile,
+                "required_by_default": default,
+                "description": description,
+                "position": position,
+            },
+        )
+
+
+def write_catalog_after_migrate(sender, **kwargs) -> None:
+    from documents.models import DocumentType
+
+    write_catalog(DocumentType)

@@ -1,0 +1,172 @@
+"""Document types, each organization's and attending's required set, and the students'
+documents (DESIGN §7).
+
+The catalog (``DocumentType``) is platform data written by a migration: every
+organization picks from the same types. A type's ``validity`` is the rule that decides,
+for one rotation's dates, whether a document still counts (documents.validity). A
+student keeps one current document per type; it serves every rotation it is valid for,
+and uploading a new one replaces it (its file leaves the disk, usdoctors.uploads).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Membership
+from usdoctors.tenancy import TenantModel
+from usdoctors.text import SHORT_TEXT_MAX, validate_no_bidi_controls
+from usdoctors.uploads import RemovesReplacedFiles
+
+
+class Validity(models.TextChoices):
+    NONE = "none", "No expiry rule"
+    ISSUED_WITHIN_YEAR = "issued_within_year", "Issued within 1 year before the start"
+    VALID_THROUGH_END = "valid_through_end", "Valid through the rotation's end"
+
+
+class DocumentType(models.Model):
+    """One kind of record of the §7 catalog (platform-wide data, not a tenant row)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=300, blank=True)
+    school_issued = models.BooleanField(
+        default=False, help_text="Issued by the medical school: the school link uploads it."
+    )
+    validity = models.CharField(max_length=20, choices=Validity.choices, default=Validity.NONE)
+    kept_on_profile = models.BooleanField(
+        default=False,
+        help_text="Kept on the student's profile (the CV), checked with the profile.",
+    )
+    required_by_default = models.BooleanField(
+        default=False, help_text="Part of a new organization's required set."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def needs_expiry(self) -> bool:
+        """A type valid through the rotation's end cannot be judged without its expiry."""
+        return self.validity == Validity.VALID_THROUGH_END
+
+
+class RequiredDocumentType(TenantModel):
+    """A type the organization requires for every rotation (``attending`` empty), or one
+    an attending adds for rotations with them."""
+
+    document_type = models.ForeignKey(DocumentType, on_delete=models.CASCADE, related_name="+")
+    attending = models.ForeignKey(
+        Membership,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="required_document_types",
+        help_text="Empty: required by the organization for every rotation.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "document_type"],
+                condition=Q(attending__isnull=True),
+                name="organization_requires_type_once",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "attending", "document_type"],
+                condition=Q(attending__isnull=False),
+                name="attending_requires_type_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} ({'attending' if self.attending_id else 'organization'})"
+
+
+class DocumentStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class UploadedBy(models.TextChoices):
+    STUDENT = "student", "Student"
+    SCHOOL = "school", "School (signed link)"
+    ADMIN = "admin", "Admin"
+
+
+EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
+
+
+def stored_name(organization_id: int, content_type: str) -> str:
+    """Our own name, never the uploaded one: no path from outside, nothing guessable."""
+    extension = EXTENSIONS.get(content_type, "bin")
+    return f"org{organization_id}/documents/{secrets.token_hex(16)}.{extension}"
+
+
+def document_upload_path(document: Document, filename: str) -> str:
+    return stored_name(document.organization_id, document.content_type)
+
+
+class Document(RemovesReplacedFiles, TenantModel):
+    """A student's current record of one type (§7): its file, dates and review."""
+
+    file_fields = ("file",)
+
+    student = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="documents")
+    document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to=document_upload_path, max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    issued_on = models.DateField("issue date")
+    expires_on = models.DateField("expiry date", null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.SUBMITTED
+    )
+    rejection_reason = models.TextField(
+        blank=True, max_length=SHORT_TEXT_MAX, validators=[validate_no_bidi_controls]
+    )
+    reviewed_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    uploaded_by = models.CharField(
+        max_length=8, choices=UploadedBy.choices, default=UploadedBy.STUDENT
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "student", "document_type"],
+                name="one_current_document_per_type",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_on__isnull=True) | Q(expires_on__gte=models.F("issued_on")),
+                name="document_expires_after_issue",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""),
+                name="rejected_document_has_reason",
+            ),
+        ]
+        indexes = [
+            # The admins' review queue: submitted, oldest first.
+            models.Index(fields=["organization", "status", "uploaded_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} of {self.student}"
+
+    @property
+    def download_name(self) -> str:
+        extension = EXTENSIONS.get(self.content_type, "bin")
+        return f"{self.document_type.code}-{self.pk}.{extension}"

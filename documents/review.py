@@ -1,0 +1,91 @@
+"""The admins' review of submitted documents (DESIGN §7): approve, or reject with a
+reason the student sees. The queue lists submitted documents oldest first."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership
+from documents.models import Document, DocumentStatus
+from notifications.services import notify
+from usdoctors.errors import Conflict, Invalid, NotAllowed
+from usdoctors.links import organization_url
+from usdoctors.text import SHORT_TEXT_MAX
+
+
+def review_queue(organization):
+    """Submitted documents, oldest upload first (the admins' queue)."""
+    return (
+        Document.objects.filter(organization=organization, status=DocumentStatus.SUBMITTED)
+        .select_related("student__user", "student__profile", "document_type")
+        .order_by("uploaded_at", "pk")
+    )
+
+
+def _lock_submitted(document: Document, by: Membership) -> Document:
+    if not by.is_admin or by.organization_id != document.organization_id:
+        raise NotAllowed("Only this organization's admins review documents.", code="not_admin")
+    document = (
+        Document.objects.select_for_update().select_related("document_type").get(pk=document.pk)
+    )
+    if document.status != DocumentStatus.SUBMITTED:
+        raise Conflict(
+            f"This document is already {document.get_status_display().lower()}; a new "
+            "upload would need a new review.",
+            code="already_reviewed",
+        )
+    return document
+
+
+@transaction.atomic
+def approve_document(document: Document, *, by: Membership) -> Document:
+    """Approve a submitted document (admins only; 409 when it is not waiting)."""
+    document = _lock_submitted(document, by)
+    document.status = DocumentStatus.APPROVED
+    document.reviewed_by = by
+    document.reviewed_at = timezone.now()
+    document.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    return document
+
+
+@transaction.atomic
+def reject_document(document: Document, *, by: Membership, reason: str) -> Document:
+    """Reject a submitted document with a reason (required); the student is emailed it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(
+            "Say why the document is rejected; the student sees it.",
+            code="reason_required",
+            field="reason",
+        )
+    if len(reason) > SHORT_TEXT_MAX:
+        raise Invalid(
+            f"Keep the reason under {SHORT_TEXT_MAX} characters.", code="too_long", field="reason"
+        )
+    document = _lock_submitted(document, by)
+    document.status = DocumentStatus.REJECTED
+    document.rejection_reason = reason
+    document.reviewed_by = by
+    document.reviewed_at = timezone.now()
+    try:
+        document.full_clean(exclude=["file", "student", "document_type", "organization"])
+    except ValidationError as error:  # e.g. invisible text-direction characters
+        messages = error.message_dict.get("rejection_reason") or error.messages
+        raise Invalid(messages[0], code="invalid_reason", field="reason") from error
+    document.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at"])
+    student = document.student
+    notify(
+        document.organization,
+        student.user.email,
+        "document_rejected",
+        {
+            "student_name": student.display_name,
+            "document_name": document.document_type.name,
+            "reason": reason,
+            "documents_url": organization_url(document.organization, "/documents/"),
+        },
+        dedupe_key=f"document-rejected:{document.pk}:{document.reviewed_at.isoformat()}",
+    )
+    return document

@@ -1,0 +1,27 @@
+"""Documents' browser pages (documents.pages) and the school's upload link
+(documents.school_pages: no account, signed link)."""
+
+from django.urls import path
+
+from documents import pages, school_pages
+
+urlpatterns = [
+    path("documents/", pages.my_documents, name="my_documents"),
+    path("documents/types/<slug:type_code>/upload/", pages.upload, name="document_upload"),
+    path("documents/<int:document_id>/delete/", pages.delete, name="document_delete"),
+    path("documents/<int:document_id>/file/", pages.document_file, name="document_file"),
+    path("documents/review/", pages.review_queue, name="document_review"),
+    path("documents/review/<int:document_id>/approve/", pages.approve, name="document_approve"),
+    path("documents/review/<int:document_id>/reject/", pages.reject, name="document_reject"),
+    path("documents/settings/", pages.organization_settings, name="document_settings"),
+    path(
+        "documents/my-requirements/",
+        pages.attending_requirements,
+        name="attending_document_requirements",
+    ),
+    path(
+        "school/documents/<str:token>/",
+        school_pages.school_documents_link,
+        name="school_documents_link",
+    ),
+]
