@@ -1,8 +1,9 @@
 """The §7 catalog of document types: platform data, the same for every organization.
 
-Written by migration 0002 and again after every ``migrate`` or ``flush``
-(DocumentsConfig.ready connects ``post_migrate``), so a database emptied by a test's
-flush still has it. Writing is idempotent: each type is keyed by its code.
+Written by migration 0002, and again after a ``migrate`` or ``flush`` that finds types
+missing (DocumentsConfig.ready connects ``post_migrate``), so a database emptied by a
+test's flush still has it while staff edits made in /admin/ are kept. Writing is
+idempotent: each type is keyed by its code.
 """
 
 # code, name, school-issued, validity, kept on profile, required by default, description
@@ -79,6 +80,8 @@ def write_catalog(DocumentType) -> None:
 
 
 def write_catalog_after_migrate(sender, **kwargs) -> None:
+    """Only the types missing (a flushed test database): staff edits in /admin/ stay."""
     from documents.models import DocumentType
 
-    write_catalog(DocumentType)
+    if DocumentType.objects.count() < len(CATALOG):
+        write_catalog(DocumentType)
