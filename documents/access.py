@@ -9,7 +9,7 @@ existence is not revealed.
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import FileResponse, Http404
 
 from accounts.models import Membership
 from documents.models import Document
@@ -72,3 +72,23 @@ def readable_document_or_404(viewer: Membership | None, document_id) -> Document
     if document is None or not can_read(viewer, document):
         raise Http404("No such document.")
     return document
+
+
+def file_response(viewer: Membership | None, document_id) -> FileResponse:
+    """The document's bytes for ``viewer`` (the API and the page both answer this):
+    404 unless §3 allows it or when the file is gone; always a download under our own
+    name, never sniffed by the browser, never cached by a shared cache."""
+    document = readable_document_or_404(viewer, document_id)
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404("No such document.") from missing
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=document.download_name,
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -196,20 +195,7 @@ def delete(request, document_id: int):
 def document_file(request, document_id: int):
     """The file's bytes for whoever §3 allows (documents.access); 404 for anyone else,
     so a document's existence is never revealed. Always a download under our name."""
-    document = access.readable_document_or_404(request.membership, document_id)
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404("No such document.") from missing
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=document.download_name,
-        content_type=document.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return access.file_response(request.membership, document_id)
 
 
 # --- Admins: review ---------------------------------------------------------------------

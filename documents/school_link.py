@@ -25,6 +25,7 @@ from rotations.choices import RotationStatus
 from rotations.models import Rotation
 from rotations.services import rotation_context
 from usdoctors import signed_links
+from usdoctors.errors import Invalid
 from usdoctors.links import organization_url
 
 # The school may still send its documents while the request waits or the rotation is
@@ -121,8 +122,6 @@ def upload_through_link(
     types = {t.code: t for t in school_types(rotation)}
     document_type = types.get(document_type_code)
     if document_type is None:
-        from usdoctors.errors import Invalid
-
         raise Invalid(
             "This link is for the school-issued documents this rotation needs; choose one of them.",
             code="not_a_school_document",

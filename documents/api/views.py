@@ -14,7 +14,6 @@ the document waits for an admin's review.
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -239,20 +238,7 @@ class DocumentFileView(APIView):
         }
     )
     def get(self, request, pk: int):
-        document = access.readable_document_or_404(current_membership(request), pk)
-        try:
-            handle = document.file.open("rb")
-        except FileNotFoundError as missing:
-            raise Http404("No such document.") from missing
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=document.download_name,
-            content_type=document.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return access.file_response(current_membership(request), pk)
 
 
 # --- Review (admins) -----------------------------------------------------------------------
