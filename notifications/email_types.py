@@ -117,7 +117,7 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
         # Money (payments.invoicing, payments.reminders, payments.settlement).
         "payment_instructions": (
             "student_name",
-            "invoice_kind",  # "rotation" or "immigration_letter": what the payment is for
+            "invoice_kind",  # "rotation", "immigration_letter" or "lor_fee": what it is for
             "rotation_title",
             "method",
             "instructions",
@@ -144,6 +144,7 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
             "sequence",
             "reference_code",
             "invoice_paid",
+            "invoice_kind",  # what was paid in full: the rotation, a letter, its fee
             "rotation_url",
         ),
         # School payers (payments.school): the school's signed link, the card charge.
@@ -205,6 +206,47 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
             "rotation_url",
             "documents_url",
         ),
+        # Letters of recommendation (lor.services, lor.reminders). The attending's
+        # address is only ever in letter_email_released (§8).
+        "letter_invitation": (
+            "student_name",
+            "attending_name",
+            "rotation_title",
+            "fee",
+            "request_url",
+        ),
+        "letter_requested": (
+            "student_name",
+            "rotation_title",
+            "rotation_dates",
+            "specialty",
+            "season",
+            "target_date",
+            "message",
+            "fee",
+            "letter_url",
+        ),
+        "letter_accepted_fee_due": ("student_name", "attending_name", "fee", "letter_url"),
+        "letter_email_released": (
+            "student_name",
+            "attending_name",
+            "writer_email",
+            "specialty",
+            "target_date",
+            "days_left_words",
+            "letter_url",
+        ),
+        "letter_declined": ("student_name", "attending_name", "reason", "letter_url"),
+        "letter_id_added": ("student_name", "specialty", "letter_id", "target_date", "letter_url"),
+        "letter_reminder": (
+            "student_name",
+            "specialty",
+            "letter_id",
+            "target_date",
+            "days_left_words",
+            "letter_url",
+        ),
+        "letter_uploaded": ("student_name", "attending_name", "letter_url"),
     }.items()
 }
 

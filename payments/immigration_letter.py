@@ -7,7 +7,8 @@ the student (and the organization's admins) download a PDF letter naming the stu
 the rotation, the site, the attending and the dates, made with fpdf2.
 
 Requesting it also sends the payment request, exactly as a rotation invoice's
-installment goes out (payments.invoicing.send_payment_request): by card, the
+installment goes out (payments.invoicing.invoice_single_payment, as a letter of
+recommendation's fee does): by card, the
 installment is sent to the organization's gateway after commit (PayPal's invoice, or
 the simulated gateway's email linking to the local pay page); by Zelle or wire, it
 counts as sent and the student is emailed the instructions with the reference code. The
@@ -27,18 +28,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from fpdf import FPDF
 
-from payments.fees import method_fee
-from payments.invoicing import send_payment_request
-from payments.models import (
-    Installment,
-    InstallmentStatus,
-    Invoice,
-    InvoiceKind,
-    InvoiceLine,
-    InvoiceStatus,
-    LineKind,
-)
-from rotations.choices import Plan, RotationStatus
+from payments.invoicing import invoice_single_payment
+from payments.models import InstallmentStatus, Invoice, InvoiceKind, InvoiceStatus
+from rotations.choices import RotationStatus
 from rotations.models import Rotation
 from rotations.services import long_date, type_title
 from usdoctors.errors import Conflict, Invalid, NotAllowed
@@ -94,50 +86,16 @@ def request_immigration_letter(rotation: Rotation, *, by) -> Invoice:
     existing = letter_invoice(rotation)
     if existing is not None:
         return existing
-    organization = rotation.organization
-    fee = organization.immigration_letter_fee
-    card_fee = method_fee(fee, rotation.payment_method, organization.card_surcharge_rate)
     try:
         with transaction.atomic():
-            invoice = Invoice.objects.create(
-                organization=organization,
-                rotation=rotation,
-                student=rotation.student,
+            return invoice_single_payment(
+                rotation,
                 kind=InvoiceKind.IMMIGRATION_LETTER,
-                payment_method=rotation.payment_method,
-                plan=Plan.FULL,
-                status=InvoiceStatus.ISSUED,
-                issued_at=timezone.now(),
+                amount=rotation.organization.immigration_letter_fee,
+                label="Immigration letter (B1/B2 visa support)",
             )
     except IntegrityError:  # a concurrent request wrote it first
         return letter_invoice(rotation)
-    today = timezone.localdate()
-    installment = Installment.objects.create(
-        organization=organization,
-        invoice=invoice,
-        sequence=1,
-        due_on=today,
-        amount=fee,
-        card_fee=card_fee,
-    )
-    InvoiceLine.objects.create(
-        organization=organization,
-        invoice=invoice,
-        kind=LineKind.ADD_ON,
-        label="Immigration letter (B1/B2 visa support)",
-        amount=fee,
-    )
-    if card_fee:
-        InvoiceLine.objects.create(
-            organization=organization,
-            invoice=invoice,
-            kind=LineKind.CARD_FEE,
-            label="Card fee",
-            amount=card_fee,
-            installment=installment,
-        )
-    send_payment_request(invoice, [installment], today=today)
-    return invoice
 
 
 def can_download(rotation: Rotation, membership) -> bool:

@@ -27,7 +27,7 @@ from payments.models import (
     LineKind,
 )
 from payments.schedule import installment_schedule
-from rotations.choices import Payer, PaymentMethod
+from rotations.choices import Payer, PaymentMethod, Plan
 from rotations.models import Rotation
 from usdoctors.links import organization_url
 from usdoctors.money import to_cents
@@ -121,6 +121,53 @@ def invoice_rotation(rotation: Rotation, *, by) -> Invoice:
     if rotation.payer == Payer.SCHOOL:
         return invoice  # the school's confirmation link carries the request (payments.school)
     send_payment_request(invoice, installments, today=approved_on)
+    return invoice
+
+
+def invoice_single_payment(
+    rotation: Rotation, *, kind: str, amount: Decimal, label: str
+) -> Invoice:
+    """An invoice of ``kind`` for one thing bought besides the rotation (the immigration
+    letter, a letter of recommendation's fee; §6): one installment of ``amount`` due
+    today, one ``add_on`` line labelled ``label``, the organization's card fee as its
+    own line when the rotation is paid by card, and the payment request sent like any
+    installment's (``send_payment_request``) — to the student, even when the school pays
+    for the rotation. Runs inside the caller's transaction; the caller makes sure there
+    is not one already (a unique constraint backs it where there may be only one)."""
+    organization = rotation.organization
+    card_fee = method_fee(amount, rotation.payment_method, organization.card_surcharge_rate)
+    invoice = Invoice.objects.create(
+        organization=organization,
+        rotation=rotation,
+        student=rotation.student,
+        kind=kind,
+        payment_method=rotation.payment_method,
+        plan=Plan.FULL,
+        status=InvoiceStatus.ISSUED,
+        issued_at=timezone.now(),
+    )
+    today = timezone.localdate()
+    installment = Installment.objects.create(
+        organization=organization,
+        invoice=invoice,
+        sequence=1,
+        due_on=today,
+        amount=amount,
+        card_fee=card_fee,
+    )
+    InvoiceLine.objects.create(
+        organization=organization, invoice=invoice, kind=LineKind.ADD_ON, label=label, amount=amount
+    )
+    if card_fee:
+        InvoiceLine.objects.create(
+            organization=organization,
+            invoice=invoice,
+            kind=LineKind.CARD_FEE,
+            label="Card fee",
+            amount=card_fee,
+            installment=installment,
+        )
+    send_payment_request(invoice, [installment], today=today)
     return invoice
 
 

@@ -70,8 +70,12 @@ class Invoice(TenantModel):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
+            # One rotation invoice and one immigration letter per rotation; a student may
+            # ask the rotation's attending for more than one letter, each with its fee.
             models.UniqueConstraint(
-                fields=["organization", "rotation", "kind"], name="one_invoice_per_rotation_kind"
+                fields=["organization", "rotation", "kind"],
+                condition=~Q(kind="lor_fee"),
+                name="one_invoice_per_rotation_kind",
             ),
             models.UniqueConstraint(
                 fields=["organization", "reference_code"],

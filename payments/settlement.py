@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.services import notify
+from payments import paid
 from payments.models import Installment, InstallmentStatus, Invoice, InvoiceStatus, Payment
 from usdoctors.links import organization_url
 
@@ -47,9 +48,10 @@ def mark_installment_paid(
     paid** (or cancelled): a webhook delivered twice, or two admins recording the same
     receipt at once, pay it once (pretix's ``OrderPayment.confirm()``). Otherwise writes
     the ``Payment``, marks the installment paid, marks the invoice paid when none of its
-    installments is left open, queues the ``payment_received`` email, and returns the
-    payment. The caller checks amounts and permissions before calling (receipts) or
-    trusts the re-fetched gateway invoice (webhooks).
+    installments is left open (announcing it to its kind's subscribers: ``payments.paid``),
+    queues the ``payment_received`` email, and returns the payment. The caller checks
+    amounts and permissions before calling (receipts) or trusts the re-fetched gateway
+    invoice (webhooks).
     """
     installment = lock_installment(installment)
     if installment.status in (InstallmentStatus.PAID, InstallmentStatus.CANCELLED):
@@ -79,6 +81,7 @@ def mark_installment_paid(
     if not still_open and invoice.status != InvoiceStatus.PAID:
         invoice.status = InvoiceStatus.PAID
         invoice.save(update_fields=["status"])
+        paid.announce(invoice)  # a letter's fee releases its writer's address (lor)
     installment.invoice.status = invoice.status
 
     student = installment.invoice.student
@@ -93,6 +96,7 @@ def mark_installment_paid(
             "sequence": installment.sequence,
             "reference_code": installment.invoice.reference_code,
             "invoice_paid": invoice.status == InvoiceStatus.PAID,
+            "invoice_kind": invoice.kind,
             "rotation_url": organization_url(
                 installment.organization, f"/rotations/{installment.invoice.rotation_id}/"
             ),

@@ -2,13 +2,15 @@
 
 Accounts says what it knows (the verification queue, the student's profile), rotations
 its rotations, documents what is missing and what waits for review; payments (invoices)
-and letters add theirs here as they arrive. Thin: gather → render (STYLE §2).
+add theirs here as they arrive; letters their open requests and the letters an attending
+owes. Thin: gather → render (STYLE §2).
 """
 
 from django.shortcuts import render
 
 from accounts.views import dashboard_accounts
 from documents.pages import dashboard_documents
+from lor.pages import dashboard_letters
 from rotations.views import dashboard_rotations
 from usdoctors.views import member_required
 
@@ -26,5 +28,6 @@ def dashboard(request):
         **dashboard_accounts(membership),
         **dashboard_rotations(membership),
         **dashboard_documents(membership),
+        **dashboard_letters(membership),
     }
     return render(request, DASHBOARD_TEMPLATES[membership.role], context)

@@ -154,6 +154,33 @@ def client_for():
 
 
 @pytest.fixture
+def api(client_for):
+    """``api(membership)`` → a client whose ``post``/``get``/``put``/``patch``/``delete``
+    send JSON on the membership's organization host (or ``host=``)."""
+
+    class JsonClient:
+        def __init__(self, membership, host=None):
+            self.client = client_for(membership, host=host)
+
+        def get(self, path, params=None):
+            return self.client.get(path, params or {})
+
+        def post(self, path, body=None):
+            return self.client.post(path, body or {}, content_type="application/json")
+
+        def put(self, path, body=None):
+            return self.client.put(path, body or {}, content_type="application/json")
+
+        def patch(self, path, body=None):
+            return self.client.patch(path, body or {}, content_type="application/json")
+
+        def delete(self, path):
+            return self.client.delete(path)
+
+    return JsonClient
+
+
+@pytest.fixture
 def pdf():
     return pdf_upload
 

@@ -304,3 +304,51 @@ class WebhookEventFactory(factory.django.DjangoModelFactory):
     event_id = factory.Sequence(lambda n: f"WH-{n:08d}")
     event_type = "INVOICING.INVOICE.PAID"
     payload = factory.LazyAttribute(lambda o: {"id": o.event_id, "event_type": o.event_type})
+
+
+# --- Letters of recommendation (DESIGN §8) -----------------------------------------------
+
+
+def completed_rotation(**kwargs):
+    """A 4-week clerkship completed two weeks ago (the attending's evaluation written),
+    the rotation a student may ask its attending for a letter from."""
+    from datetime import timedelta
+
+    from rotations.models import Evaluation
+
+    start = next_monday(-6)
+    kwargs.setdefault("start", start)
+    kwargs.setdefault("weeks", 4)
+    kwargs.setdefault("status", "completed")
+    kwargs.setdefault("completed_at", timezone.now() - timedelta(days=14))
+    rotation = RotationFactory(**kwargs)
+    Evaluation.objects.create(
+        organization=rotation.organization,
+        rotation=rotation,
+        medical_knowledge=4,
+        clinical_skills=5,
+        professionalism=5,
+        communication=4,
+        comments="Reliable, kind with patients, presents clearly.",
+        activities="Took histories, presented on rounds, wrote daily notes.",
+    )
+    return rotation
+
+
+class LetterFactory(factory.django.DjangoModelFactory):
+    """A requested letter for Internal Medicine, season 2028 (ERAS target 2027-09-15),
+    from a completed rotation; the fee is the attending's. Build it through
+    ``lor.services`` when a test is about the rules; this is for data around them."""
+
+    class Meta:
+        model = "lor.Letter"
+
+    rotation = factory.LazyFunction(completed_rotation)
+    organization = factory.SelfAttribute("rotation.organization")
+    student = factory.SelfAttribute("rotation.student")
+    attending = factory.SelfAttribute("rotation.attending")
+    specialty = "internal_medicine"
+    season = 2028
+    target_on = factory.LazyAttribute(lambda o: __import__("datetime").date(o.season - 1, 9, 15))
+    fee = factory.SelfAttribute("attending.lor_fee")
+    status = "requested"

@@ -279,11 +279,13 @@ def test_the_operation_is_reversible_and_idempotent():
             " WHERE conname LIKE '%%tenant_key' ORDER BY 1"
         )
         parent_keys = cursor.fetchall()
-    # accounts' own foreign keys still need the membership key, and payments' invoices and
-    # credit entries the rotation key; rotations' other keys are gone.
+    # accounts' own foreign keys still need the membership key, payments' invoices and
+    # credit entries the rotation key, and lor's letters the rotation and attending-profile
+    # keys; rotations' other keys are gone.
     assert ("accounts_membership", "accounts_membership_tenant_key") in parent_keys
     assert [key for key in parent_keys if key[0].startswith("rotations_")] == [
-        ("rotations_rotation", "rotations_rotation_tenant_key")
+        ("rotations_attendingprofile", "rotations_attendingprofile_tenant_key"),
+        ("rotations_rotation", "rotations_rotation_tenant_key"),
     ]
     assert not [key for key in composite_foreign_keys() if key[0].startswith("rotations_")]
     assert set(uncovered_tenant_foreign_keys()) >= {

@@ -28,6 +28,8 @@ from django.utils.html import escape
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import StudentProfile, SupportTicket
+from lor import seasons
+from lor.models import Letter
 from notifications.models import OutboundEmail
 from notifications.services import render
 from rotations import services
@@ -66,6 +68,8 @@ FIELDS = (
     "ticket_message",
     "reply_by_admin",
     "reply_by_student",
+    "letter_message",
+    "letter_decline_reason",
 )
 
 
@@ -328,6 +332,26 @@ def site(demo, client_for):
         )
     ok(as_attending.post(f"/rotations/{completed.pk}/complete/", EVALUATION_FORM))
 
+    # A letter of recommendation from that rotation, asked and declined through the pages.
+    ok(
+        as_student.post(
+            "/letters/request/",
+            {
+                "attending": str(attending.pk),
+                "specialty": "internal_medicine",
+                "season": str(seasons.default_season(timezone.localdate())),
+                "message": payload("letter_message"),
+            },
+        )
+    )
+    with scopes_disabled():
+        letter = Letter.objects.get(student=student)
+    ok(
+        as_attending.post(
+            f"/letters/{letter.pk}/decline/", {"decline-reason": payload("letter_decline_reason")}
+        )
+    )
+
     # A support ticket with replies from both sides.
     ok(
         as_student.post(
@@ -357,6 +381,7 @@ def site(demo, client_for):
         profiles=profiles,
         attending=attending,
         ticket=ticket,
+        letter=letter,
         rotations={
             "waiting": waiting,
             "active": active,
@@ -494,6 +519,17 @@ PAGES = [
             role: (*ROTATION_SIDES, "evaluation_comments", "evaluation_activities")
             for role in THREE_ROLES
         },
+    ),
+    # Letters of recommendation.
+    Page(
+        "letter list",
+        "/letters/",
+        {"student": ("display_name",), "attending": ("full_name",), "admin": PEOPLE},
+    ),
+    Page(
+        "letter detail (declined)",
+        lambda site: f"/letters/{site.letter.pk}/",
+        {role: ("letter_message", "letter_decline_reason") for role in THREE_ROLES},
     ),
     # Support.
     Page(

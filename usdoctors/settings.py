@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "rotations",
     "payments",
     "documents",
+    "lor",
     # On top of every app: the dashboard and seed_demo (STYLE §1; pyproject's layers).
     "portal",
 ]
@@ -259,6 +260,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "document-reminders": {
         "task": "documents.tasks.send_document_reminders",
+        "schedule": 60 * 60.0,
+    },
+    "letter-reminders": {
+        "task": "lor.tasks.send_letter_reminders",
         "schedule": 60 * 60.0,
     },
 }

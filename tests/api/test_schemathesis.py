@@ -29,6 +29,7 @@ from schemathesis.config import SchemathesisConfig
 from accounts.models import StudentProfile, SupportTicket
 from documents.models import Document, DocumentType
 from documents.uploads import upload_document
+from lor.models import Letter
 from rotations.models import AttendingProfile, AvailabilityWeek, DateChange, Message, Rotation
 from tests import factories
 from tests.conftest import host_of, pdf_upload
@@ -132,6 +133,15 @@ def api_world(world):
                     message="Please help.",
                     new_email=new_email,
                 )
+            # Letters (§8): a requested one from a completed rotation with the attending,
+            # and another writer of a completed rotation the student has not asked yet.
+            factories.LetterFactory(
+                rotation=factories.completed_rotation(attending=attending, student=data["student"])
+            )
+            factories.completed_rotation(
+                attending=factories.AttendingProfileFactory(organization=organization),
+                student=data["student"],
+            )
             upload_document(
                 data["student"],
                 DocumentType.objects.get(code="tb_test_immunizations"),
@@ -176,6 +186,7 @@ def api_schema(api_world, wsgi_app):
         "/date-changes/": _ids(DateChange),
         "/tickets/": _ids(SupportTicket),
         "/documents/": _ids(Document),
+        "/letters/": _ids(Letter),
     }
 
     @schema.hook

@@ -23,23 +23,6 @@ WORKED_START_WEEKS = 3  # a Monday three weeks on: before the weekly plan's 21-d
 
 
 @pytest.fixture
-def api(client_for):
-    """``api(membership).get(path, params)`` / ``.post(path, body)`` with JSON bodies."""
-
-    class JsonClient:
-        def __init__(self, membership):
-            self.client = client_for(membership)
-
-        def get(self, path, query=None):
-            return self.client.get(path, query or {})
-
-        def post(self, path, body=None):
-            return self.client.post(path, body or {}, content_type="application/json")
-
-    return JsonClient
-
-
-@pytest.fixture
 def attending(demo):
     """$300 a week, minimum 2 weeks, eight published weeks from the Monday after next."""
     with scopes_disabled():

@@ -1,7 +1,7 @@
 """Seed the demo organizations, their accounts, attendings and weeks (README lists them).
 
-It lives in portal, the app on top of every other (STYLE §1): it builds accounts and
-rotations, and later invoices and letters. Safe to run again.
+It lives in portal, the app on top of every other (STYLE §1): it builds accounts,
+rotations, documents and letters. Safe to run again.
 """
 
 import random
@@ -25,8 +25,11 @@ from accounts.models import Membership, StudentProfile, User
 from documents.models import Document, DocumentType, UploadedBy
 from documents.review import approve_document, reject_document
 from documents.uploads import upload_document
-from rotations.choices import CareSetting, Mode, PracticeSetting, RotationType
-from rotations.models import AttendingProfile, AvailabilityWeek
+from lor import seasons
+from lor import services as letters
+from lor.models import Letter
+from rotations.choices import CareSetting, Mode, PracticeSetting, RotationStatus, RotationType
+from rotations.models import AttendingProfile, AvailabilityWeek, Evaluation, Rotation
 from rotations.services import next_monday
 from usdoctors.models import Organization
 
@@ -142,6 +145,7 @@ class Command(BaseCommand):
                 membership.save(update_fields=["submitted_at", "decided_at"])
             if status == VerificationStatus.VERIFIED:
                 self.seed_documents(membership, admin_membership)
+                self.seed_letters(membership)
 
     def seed_attendings(self, organization, slug: str) -> None:
         """attending1..42@<slug>.test with profiles across specialties, states, settings
@@ -268,6 +272,81 @@ class Command(BaseCommand):
             by=admin,
             reason="The policy must name you as the insured; upload the page that does.",
         )
+
+    @staticmethod
+    def seed_letters(student: Membership) -> None:
+        """The verified student's past rotations with attending1..5, completed with an
+        evaluation, and one letter in each state through the real lor services: asked of
+        attending1 (waiting for a decision), accepted by attending2 with the address
+        released and the ERAS Letter ID given, uploaded by attending3, declined by
+        attending4, and accepted by attending5 whose $50 fee is not paid yet. Past
+        rotations cannot be booked through the rotation services (their weeks are
+        gone), so they are written as completed. Left alone once the student has a
+        letter."""
+        if Letter.objects.filter(student=student).exists():
+            return
+        organization = student.organization
+        domain = f"{organization.slug}.test"
+        today = timezone.localdate()
+        season = seasons.default_season(today)
+        writers = []
+        for number, fee in ((1, 0), (2, 0), (3, 0), (4, 0), (5, 50)):
+            attending = AttendingProfile.objects.select_related("membership__user").get(
+                organization=organization, membership__user__email=f"attending{number}@{domain}"
+            )
+            attending.writes_lors, attending.lor_fee = True, Decimal(fee)
+            attending.save(update_fields=["writes_lors", "lor_fee"])
+            start = next_monday() - timedelta(weeks=40 - 6 * number)
+            rotation = Rotation.objects.create(
+                organization=organization,
+                student=student,
+                attending=attending,
+                rotation_type=RotationType.CLERKSHIP,
+                mode=Mode.IN_PERSON,
+                start=start,
+                weeks=4,
+                weekly_rate=attending.weekly_rate,
+                status=RotationStatus.COMPLETED,
+                requested_at=timezone.now() - timedelta(weeks=50 - 6 * number),
+                respond_by=timezone.now() - timedelta(weeks=49 - 6 * number),
+                completed_at=timezone.now() - timedelta(weeks=35 - 6 * number),
+            )
+            Evaluation.objects.create(
+                organization=organization,
+                rotation=rotation,
+                medical_knowledge=4,
+                clinical_skills=5,
+                professionalism=5,
+                communication=4,
+                comments="Prepared, reliable and kind with patients; presents clearly.",
+                activities="Took histories and examined patients, presented on rounds, "
+                "wrote daily progress notes.",
+            )
+            writers.append(attending)
+
+        def ask(attending, specialty=Specialty.INTERNAL_MEDICINE):
+            return letters.request_letter(
+                student,
+                attending,
+                specialty=specialty,
+                season=season,
+                message="Thank you for the rotation: a letter for my residency "
+                "applications would mean a great deal.",
+                today=today,
+            )
+
+        ask(writers[0])
+        released = letters.accept_letter(ask(writers[1]), by=writers[1].membership)
+        letters.attach_letter_id(released, by=student, letter_id=f"DEMO{student.pk:04d}2")
+        uploaded = letters.accept_letter(ask(writers[2]), by=writers[2].membership)
+        letters.attach_letter_id(uploaded, by=student, letter_id=f"DEMO{student.pk:04d}3")
+        letters.mark_uploaded(uploaded, by=writers[2].membership)
+        letters.decline_letter(
+            ask(writers[3], Specialty.FAMILY_MEDICINE),
+            by=writers[3].membership,
+            reason="I write letters only for internal medicine applicants.",
+        )
+        letters.accept_letter(ask(writers[4]), by=writers[4].membership)
 
     @staticmethod
     def complete_profile(profile: StudentProfile, label: str, slug: str) -> None:

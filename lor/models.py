@@ -1,0 +1,132 @@
+"""Letters of recommendation (DESIGN §8).
+
+A ``Letter`` is one student's request to one attending, from a rotation they completed
+with that attending in this organization, for one target specialty and application
+season. States: requested → accepted → uploaded (the attending marks it), or requested
+→ declined. At most one open letter (requested or accepted) per (student, attending).
+
+The attending's email address is released to the student on acceptance, or, when the
+attending set a LOR fee, once that fee's invoice is paid (``released_at``). Until then
+no page, email or API answer shows it to the student (lor.services.writer_email).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+from accounts.choices import Specialty
+from accounts.models import Membership
+from rotations.models import AttendingProfile, Rotation
+from usdoctors.tenancy import TenantModel
+from usdoctors.text import SHORT_TEXT_MAX
+
+
+class LetterStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    ACCEPTED = "accepted", "Accepted"
+    UPLOADED = "uploaded", "Uploaded"
+    DECLINED = "declined", "Declined"
+
+
+OPEN_STATUSES = (LetterStatus.REQUESTED, LetterStatus.ACCEPTED)
+LETTER_ID_MAX = 40
+
+
+class Letter(TenantModel):
+    student = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="letters")
+    attending = models.ForeignKey(
+        AttendingProfile, on_delete=models.CASCADE, related_name="letters"
+    )
+    rotation = models.ForeignKey(
+        Rotation,
+        on_delete=models.PROTECT,
+        related_name="letters",
+        help_text="The completed rotation the letter comes from.",
+    )
+    specialty = models.CharField("target specialty", max_length=32, choices=Specialty.choices)
+    season = models.PositiveSmallIntegerField(
+        help_text="The application season, named by its Match year (ERAS 2028 = Match 2028)."
+    )
+    target_on = models.DateField(
+        help_text="The ERAS target date: September 15 before the season's Match."
+    )
+    message = models.TextField(blank=True, max_length=SHORT_TEXT_MAX)
+    fee = models.DecimalField(
+        "LOR fee (USD)",
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="The attending's fee when the student asked; 0 for none.",
+    )
+    status = models.CharField(
+        max_length=10, choices=LetterStatus.choices, default=LetterStatus.REQUESTED
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.TextField(blank=True, max_length=SHORT_TEXT_MAX)
+    invoice = models.OneToOneField(
+        "payments.Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="letter",
+        help_text="The LOR fee's invoice, when the attending set a fee.",
+    )
+    released_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the student received the attending's email address for MyERAS.",
+    )
+    eras_letter_id = models.CharField("ERAS Letter ID", max_length=LETTER_ID_MAX, blank=True)
+    letter_id_added_at = models.DateTimeField(null=True, blank=True)
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+    next_reminder_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="When the attending is next reminded (accepted, released, not uploaded).",
+    )
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "student", "attending"],
+                condition=Q(status__in=["requested", "accepted"]),
+                name="one_open_letter_per_student_and_attending",
+            ),
+            # A Letter ID is single-use, whatever its letters' case.
+            models.UniqueConstraint(
+                F("organization"),
+                Upper("eras_letter_id"),
+                condition=~Q(eras_letter_id=""),
+                name="eras_letter_id_unique_per_organization",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "attending", "status", "target_on"]),
+            models.Index(fields=["organization", "student", "status"]),
+            models.Index(
+                fields=["organization", "next_reminder_on"],
+                condition=Q(next_reminder_on__isnull=False),
+                name="lor_letter_reminder_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Letter {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_released(self) -> bool:
+        return self.released_at is not None
