@@ -128,8 +128,8 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
         "payment_reminder": (
             "when",
             "student_name",
-            "rotation_title",
-            "attending_name",
+            "what",  # "Payment 2 for your clerkship with Dr. …", or the letter it pays for
+            "invoice_kind",
             "sequence",
             "amount",
             "due_on",

@@ -108,6 +108,16 @@ def _remind_batch(organization, kind, today, start_of_today, batch_size) -> int:
     for installment in batch:
         invoice = installment.invoice
         rotation = invoice.rotation
+        title = rotation.get_rotation_type_display().split(" (")[0]
+        what = {
+            InvoiceKind.LOR_FEE: "The letter of recommendation fee for "
+            f"{rotation.attending.display_name}",
+            InvoiceKind.IMMIGRATION_LETTER: f"The immigration letter for your {title.lower()}",
+        }.get(
+            invoice.kind,
+            f"Payment {installment.sequence} for your {title.lower()} with "
+            f"{rotation.attending.display_name}",
+        )
         rows.append(
             (
                 invoice.student.user.email,
@@ -115,7 +125,9 @@ def _remind_batch(organization, kind, today, start_of_today, batch_size) -> int:
                 {
                     "when": kind,
                     "student_name": invoice.student.display_name,
-                    "rotation_title": rotation.get_rotation_type_display().split(" (")[0],
+                    "what": what,
+                    "invoice_kind": invoice.kind,
+                    "rotation_title": title,
                     "attending_name": rotation.attending.display_name,
                     "sequence": installment.sequence,
                     "amount": f"{installment.charged:,.2f}",

@@ -792,3 +792,21 @@ def test_no_invitation_when_the_attending_does_not_write_letters(demo):
 
     assert emails("letter_invitation") == []
     assert len(emails("rotation_completed", demo["student"].user.email)) == 1
+
+
+def test_an_unpaid_letter_fee_is_reminded_as_the_letters_fee_not_as_the_rotation(demo):
+    """The installment reminders (payments.reminders) word a LOR fee as what it is: no
+    "your rotation can start only once it is paid" on the overdue one."""
+    from payments.reminders import send_payment_reminders
+
+    attending = writer(demo, lor_fee=Decimal("50.00"))
+    accepted_letter(demo, attending, payment_method="zelle")
+    with scope(organization=demo["org"]):
+        send_payment_reminders(demo["org"], today=TODAY + timedelta(days=1))
+    [overdue] = emails("payment_reminder")
+    assert overdue.context["when"] == "overdue"
+    assert overdue.context["invoice_kind"] == "lor_fee"
+    words = rendered(overdue)  # subject, text and HTML
+    assert f"The letter of recommendation fee for {attending.display_name}" in words
+    assert "$50.00" in words
+    assert "rotation can start" not in words
