@@ -35,7 +35,8 @@ lint: install
 	$(PY) -m ruff format --check .
 
 bench: install services
-	$(PY) -m pytest tests/benchmarks -m benchmark --benchmark-only
+	$(PY) scripts/bench.py
+	$(PY) -m pytest tests/benchmarks -m benchmark --benchmark-only -q
 
 services:
 	@bash scripts/ensure_services.sh

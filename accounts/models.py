@@ -101,7 +101,10 @@ class Membership(TenantModel):
                 fields=["organization", "user"], name="one_membership_per_user_and_organization"
             )
         ]
-        indexes = [models.Index(fields=["organization", "verification_status", "submitted_at"])]
+        indexes = [
+            models.Index(fields=["organization", "verification_status", "submitted_at"]),
+            models.Index(fields=["organization", "role"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user.email} ({self.role})"

@@ -26,7 +26,7 @@ from documents.models import Document, DocumentStatus, DocumentType
 from documents.requirements import required_types
 from documents.validity import expired_for, expiry_words
 from rotations.models import Rotation
-from rotations.readiness import ReadinessItem
+from rotations.readiness import Answers, ReadinessItem, batch_check
 
 
 class ItemState(TextChoices):
@@ -129,11 +129,19 @@ def is_complete(items: list[ChecklistItem]) -> bool:
     return all(item.done for item in items)
 
 
-def document_readiness(rotation: Rotation) -> list[ReadinessItem]:
+@batch_check
+def document_readiness(rotations: list[Rotation]) -> Answers:
     """Readiness check (§5): one ``document_<state>`` item per checklist item not yet
-    approved, due by the start date; the on-hold reason names each of them."""
-    return [
-        ReadinessItem(code=f"document_{item.state}", message=item.words(), deadline=rotation.start)
-        for item in checklist(rotation)
-        if not item.done
-    ]
+    approved, due by the start date; the on-hold reason names each of them. A batch
+    check: ``checklists()`` judges the whole batch in a fixed number of queries."""
+    starts = {rotation.pk: rotation.start for rotation in rotations}
+    return {
+        rotation_id: [
+            ReadinessItem(
+                code=f"document_{item.state}", message=item.words(), deadline=starts[rotation_id]
+            )
+            for item in items
+            if not item.done
+        ]
+        for rotation_id, items in checklists(rotations).items()
+    }

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -79,19 +79,7 @@ def notify_many(organization, rows: Iterable[tuple[str, str, dict, str]]) -> lis
             raise ValueError("notify_many needs a dedupe key on every row.")
     if not rows:
         return []
-    OutboundEmail.objects.bulk_create(
-        [
-            OutboundEmail(
-                organization=organization,
-                recipient=recipient,
-                template=template,
-                context=context,
-                dedupe_key=dedupe_key,
-            )
-            for recipient, template, context, dedupe_key in rows
-        ],
-        ignore_conflicts=True,
-    )
+    _insert_skipping_duplicates(organization, rows)
     ids = list(
         OutboundEmail.objects.filter(
             organization=organization,
@@ -102,6 +90,52 @@ def notify_many(organization, rows: Iterable[tuple[str, str, dict, str]]) -> lis
     if ids:
         transaction.on_commit(lambda: enqueue_batch_delivery(organization.pk, ids))
     return ids
+
+
+def _insert_skipping_duplicates(organization, rows: list[tuple[str, str, dict, str]]) -> None:
+    """One INSERT … ON CONFLICT DO NOTHING of the outbox rows. On PostgreSQL the values go
+    straight to the driver (``execute_values``): a sweep writes thousands per batch, and
+    building model instances for them cost more than the insert itself."""
+    if connection.vendor != "postgresql":
+        OutboundEmail.objects.bulk_create(
+            [
+                OutboundEmail(
+                    organization=organization,
+                    recipient=recipient,
+                    template=template,
+                    context=context,
+                    dedupe_key=dedupe_key,
+                )
+                for recipient, template, context, dedupe_key in rows
+            ],
+            ignore_conflicts=True,
+        )
+        return
+    from psycopg2.extras import Json, execute_values
+
+    now = timezone.now()
+    table = OutboundEmail._meta.db_table
+    with connection.cursor() as cursor:
+        execute_values(
+            cursor.cursor,
+            f"INSERT INTO {table} (organization_id, recipient, template, context, dedupe_key, "
+            "status, attempts, last_error, created_at) VALUES %s ON CONFLICT DO NOTHING",
+            [
+                (
+                    organization.pk,
+                    recipient,
+                    template,
+                    Json(context),
+                    dedupe_key,
+                    "pending",
+                    0,
+                    "",
+                    now,
+                )
+                for recipient, template, context, dedupe_key in rows
+            ],
+            page_size=len(rows),
+        )
 
 
 def enqueue_batch_delivery(organization_id: int, email_ids: list[int]) -> None:
@@ -130,20 +164,30 @@ def register_admins_lookup(lookup: AdminsLookup) -> None:
 def notify_admins(organization, template: str, context: dict, *, dedupe_key: str) -> list:
     """Queue one email per admin of the organization, each deduplicated on its own."""
     check_context(template, context)  # also when the organization has no admin yet
+    return [
+        notify(organization, email, template, context, dedupe_key=key)
+        for email, template, context, key in admin_rows(
+            admin_recipients(organization), template, context, dedupe_key=dedupe_key
+        )
+    ]
 
+
+def admin_recipients(organization) -> list[tuple[int, str]]:
+    """The organization's admins as ``(membership id, email)``, in one query: what a
+    sweep looks up once per run to write its admin emails in bulk (``admin_rows``)."""
     if _admins_lookup is None:
         raise ImproperlyConfigured(
             "No admins lookup registered: accounts registers it in AccountsConfig.ready()."
         )
+    return list(_admins_lookup(organization))
+
+
+def admin_rows(admins, template: str, context: dict, *, dedupe_key: str) -> list[tuple]:
+    """``notify_many`` rows for one email to each of ``admins`` (``admin_recipients``),
+    each deduplicated on its own exactly as ``notify_admins`` does."""
     return [
-        notify(
-            organization,
-            email,
-            template,
-            context,
-            dedupe_key=f"{dedupe_key}:admin:{membership_id}",
-        )
-        for membership_id, email in _admins_lookup(organization)
+        (email, template, context, f"{dedupe_key}:admin:{membership_id}")
+        for membership_id, email in admins
     ]
 
 

@@ -8,7 +8,8 @@
 - The school answers once (``record_school_decision``): confirmed is stored
   (``school_confirmed``); refused asks for the charge.
 - Refused, or no answer by the Friday before the start (``charge_unanswered_schools``,
-  a beat sweep), the card on file is charged in full with the card surcharge
+  a beat sweep that lapses unanswered schools in batches and hands each batch to a
+  task), the card on file is charged in full with the card surcharge
   (``charge_school_payment``): the intent is written in one transaction, the gateway is
   called after it with ``PayPal-Request-Id`` ``school-charge-<invoice id>`` (a retry never
   charges twice), and the answer is written in another: payments recorded, installments
@@ -24,12 +25,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Q
 from django.utils import timezone
 
 from notifications.services import notify, notify_admins
@@ -60,8 +61,11 @@ logger = logging.getLogger(__name__)
 
 # Rotations still booked: a cancelled one is neither confirmed nor charged.
 BOOKED = (RotationStatus.APPROVED, RotationStatus.ON_HOLD, RotationStatus.IN_PROGRESS)
-SWEEP_BATCH = 100
-SWEEP_BUDGET_SECONDS = 120
+BATCH_SIZE = 2000
+TIME_BUDGET_SECONDS = 60.0
+# A pending charge older than this has no task on its way (the broker lost it, or
+# PayPal could not be reached): the sweep hands it over again.
+CHARGE_RETRY_AFTER = timedelta(minutes=10)
 
 
 def link_expiry(rotation: Rotation) -> datetime:
@@ -583,39 +587,109 @@ def settle_capture(capture_id: str, custom_id: str) -> str:
     raise CaptureNotOurs(f"PayPal says capture {capture_id} is {status or 'unknown'}.")
 
 
-def charge_unanswered_schools(organization, *, today=None) -> dict:
-    """Sweep (§6, §9): from the Friday before the start, a school that has not answered
-    is taken as refusing. Marks each batch lapsed with one UPDATE, then charges every
-    pending row (these, and refusals whose task did not run). Idempotent: a row is
-    charged only while pending, and PayPal sees the same request id on a retry."""
-    today = today or timezone.localdate()
-    started = time.monotonic()
-    counts = {"lapsed": 0, "charged": 0, "capturing": 0, "declined": 0, "retry": 0}
-    while time.monotonic() - started < SWEEP_BUDGET_SECONDS:
-        due = list(
-            SchoolPayment.objects.filter(
-                decision=SchoolDecision.AWAITING,
-                deadline__lte=today,
-                rotation__status__in=BOOKED,
-            ).values_list("pk", flat=True)[:SWEEP_BATCH]
-        )
-        if not due:
-            break
-        counts["lapsed"] += SchoolPayment.objects.filter(
-            pk__in=due, decision=SchoolDecision.AWAITING
-        ).update(
-            decision=SchoolDecision.LAPSED,
-            charge_status=SchoolChargeStatus.PENDING,
-            charge_requested_at=timezone.now(),
-            decided_at=timezone.now(),
-        )
-    pending = SchoolPayment.objects.filter(
-        charge_status=SchoolChargeStatus.PENDING, rotation__status__in=BOOKED
-    ).order_by(F("charge_requested_at").asc(nulls_first=True), "pk")
-    for pk in list(pending.values_list("pk", flat=True)[: SWEEP_BATCH * 10]):
-        if time.monotonic() - started >= SWEEP_BUDGET_SECONDS:
-            break
-        outcome = charge_school_payment(pk)
-        if outcome in counts:
-            counts[outcome] += 1
+def charge_school_payments(school_payment_ids: list[int]) -> dict[str, int]:
+    """Charge a batch handed over by the sweep, one after another (inside the
+    organization's scope, outside any transaction): what ``charge_school_payment`` does
+    for each, counted by outcome. One row's error never stops the others: it is logged,
+    the row stays pending and the next sweep hands it over again."""
+    counts = dict.fromkeys(("charged", "capturing", "declined", "skipped", "retry", "failed"), 0)
+    for school_payment_id in school_payment_ids:
+        try:
+            counts[charge_school_payment(school_payment_id)] += 1
+        except Exception:
+            logger.exception("School charge %s failed; it stays pending.", school_payment_id)
+            counts["failed"] += 1
     return counts
+
+
+def enqueue_charges(organization_id: int, school_payment_ids: list[int]) -> None:
+    """One task for a batch of the sweep (after its commit); a broker outage is logged,
+    and a later sweep hands the batch over again (``CHARGE_RETRY_AFTER``)."""
+    from payments.school_tasks import charge_school_payments_task
+
+    try:
+        charge_school_payments_task.delay(organization_id, school_payment_ids)
+    except Exception:
+        logger.warning(
+            "Could not enqueue %s school charges; a later sweep will.", len(school_payment_ids)
+        )
+
+
+def charge_unanswered_schools(
+    organization,
+    *,
+    today=None,
+    batch_size: int = BATCH_SIZE,
+    time_budget: float = TIME_BUDGET_SECONDS,
+) -> dict[str, int]:
+    """Sweep (§6, §9): from the Friday before the start, a school that has not answered
+    is taken as refusing, and the card on file is to be charged. Inside the
+    organization's scope; returns ``{"lapsed": n, "handed_over": n}``.
+
+    A set-based sweep (STYLE §6). First each batch of unanswered schools past their
+    deadline is locked (``FOR UPDATE SKIP LOCKED``: a school answering right now keeps
+    its answer) and marked lapsed with its charge pending in one UPDATE — the intent —
+    and after commit one task charges the batch (``charge_school_payments``). Then the
+    charges still pending ``CHARGE_RETRY_AFTER`` after they were asked for (a refusal or
+    a batch whose task never ran, PayPal unreachable) are handed over again, one query
+    and one task per batch. Batches repeat until none is left or the time budget is
+    spent. The gateway is called only in the task, outside any transaction; a row is
+    charged only while pending and PayPal sees the same request id on a retry, so a row
+    handed over twice is charged once."""
+    today = today or timezone.localdate()
+    deadline = time.monotonic() + time_budget
+    counts = {"lapsed": 0, "handed_over": 0}
+    while time.monotonic() < deadline:
+        lapsed = _lapse_batch(organization, today, batch_size)
+        counts["lapsed"] += lapsed
+        counts["handed_over"] += lapsed
+        if lapsed < batch_size:
+            break
+    asked_before = timezone.now() - CHARGE_RETRY_AFTER
+    after = 0
+    while time.monotonic() < deadline:
+        batch = list(
+            SchoolPayment.objects.filter(
+                Q(charge_requested_at__isnull=True) | Q(charge_requested_at__lt=asked_before),
+                organization=organization,
+                charge_status=SchoolChargeStatus.PENDING,
+                rotation__status__in=BOOKED,
+                pk__gt=after,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if batch:
+            enqueue_charges(organization.pk, batch)
+            counts["handed_over"] += len(batch)
+            after = batch[-1]
+        if len(batch) < batch_size:
+            break
+    return counts
+
+
+@transaction.atomic
+def _lapse_batch(organization, today, batch_size: int) -> int:
+    due = list(
+        SchoolPayment.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            organization=organization,
+            decision=SchoolDecision.AWAITING,
+            deadline__lte=today,
+            rotation__status__in=BOOKED,
+        )
+        .order_by("deadline", "pk")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    if not due:
+        return 0
+    now = timezone.now()
+    SchoolPayment.objects.filter(pk__in=due).update(
+        decision=SchoolDecision.LAPSED,
+        charge_status=SchoolChargeStatus.PENDING,
+        charge_requested_at=now,
+        decided_at=now,
+    )
+    organization_id = organization.pk
+    transaction.on_commit(lambda: enqueue_charges(organization_id, due))
+    return len(due)

@@ -6,12 +6,14 @@ The approval transaction only writes the installment (``pending``); a task calls
 a second one; then a short transaction stores the gateway's invoice id, the status
 ``sent`` and what it answered. A failure stores the gateway's error body on the
 installment and raises, so Celery retries with backoff; the due-installment sweep
-(``pending_due_installments``) picks up whatever is still pending on its due date.
+(``enqueue_due_installments``) hands whatever is still pending on its due date to a
+task, a batch at a time (``send_installments``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
 
 from django.db import transaction
@@ -24,6 +26,9 @@ from payments.paypal import PayPalError
 from rotations.choices import Payer, PaymentMethod
 
 logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+TIME_BUDGET_SECONDS = 60.0
 
 
 def paid_by_the_school(invoice: Invoice) -> bool:
@@ -141,10 +146,30 @@ def _description(installment: Installment) -> str:
     return installment_description(installment)
 
 
-def pending_due_installments(organization, *, today: date | None = None, limit: int = 500):
+def send_installments(installment_ids: list[int]) -> dict[str, int]:
+    """Send a batch of installments one after another (inside their organization's
+    scope), for the due-installment sweep: what ``send_installment`` does for each,
+    counted. One installment's failure never stops the others: a gateway error is
+    stored on it by ``send_installment`` and, like any other error, logged; it stays
+    pending and the next sweep hands it over again."""
+    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    for installment_id in installment_ids:
+        try:
+            counts[send_installment(installment_id)] += 1
+        except PayPalError:
+            counts["failed"] += 1  # stored on the installment and logged already
+        except Exception:
+            logger.exception("Sending installment %s failed; the sweep retries it.", installment_id)
+            counts["failed"] += 1
+    return counts
+
+
+def pending_due_installments(
+    organization, *, today: date | None = None, after: int = 0, limit: int = BATCH_SIZE
+) -> list[int]:
     """Ids of card installments the student pays (not ``paid_by_the_school``) still
-    pending on or after their due date, oldest first: one query per batch (the sweep
-    enqueues a send for each)."""
+    pending on or after their due date, in id order after the id ``after``: one query
+    per batch of the sweep (``enqueue_due_installments``)."""
     today = today or timezone.localdate()
     return list(
         Installment.objects.filter(
@@ -153,8 +178,41 @@ def pending_due_installments(organization, *, today: date | None = None, limit: 
             due_on__lte=today,
             invoice__payment_method=PaymentMethod.PAYPAL,
             invoice__status__in=[InvoiceStatus.DRAFT, InvoiceStatus.ISSUED],
+            pk__gt=after,
         )
         .exclude(invoice__kind=InvoiceKind.ROTATION, invoice__rotation__payer=Payer.SCHOOL)
-        .order_by("due_on", "pk")
+        .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def enqueue_due_installments(
+    organization,
+    *,
+    today: date | None = None,
+    batch_size: int = BATCH_SIZE,
+    time_budget: float = TIME_BUDGET_SECONDS,
+) -> int:
+    """Hand every card installment still pending on its due date (later installments of
+    a plan, and sends whose retries ran out) to the gateway task, inside the
+    organization's scope. Returns how many were handed over.
+
+    A set-based sweep (STYLE §6): it writes nothing, so it locks nothing; it walks the
+    due installments in id order, one query and one task (``send_installments``) per
+    batch, until none is left or the time budget is spent. The gateway is called in
+    the task, never here. Handing an installment over twice is harmless: the task
+    skips one no longer pending, and the gateway sees the same PayPal-Request-Id."""
+    from payments.tasks import enqueue_send_installments
+
+    today = today or timezone.localdate()
+    deadline = time.monotonic() + time_budget
+    handed_over, after = 0, 0
+    while time.monotonic() < deadline:
+        batch = pending_due_installments(organization, today=today, after=after, limit=batch_size)
+        if batch:
+            enqueue_send_installments(organization.pk, batch)
+            handed_over += len(batch)
+            after = batch[-1]
+        if len(batch) < batch_size:
+            break
+    return handed_over

@@ -71,19 +71,33 @@ def enqueue_cancel_installment_invoice(organization_id: int, installment_id: int
         )
 
 
-def _enqueue_due(organization) -> int:
-    ids = sending.pending_due_installments(organization)
-    for installment_id in ids:
-        enqueue_send_installment(organization.pk, installment_id)
-    return len(ids)
+@shared_task
+def send_installments(organization_id: int, installment_ids: list[int]) -> dict[str, int]:
+    """A batch of due installments handed over by the sweep (``send_due_installments``),
+    sent one after another (sending.send_installments). Not retried as a whole: what
+    failed stays pending with its error stored, and the next sweep hands it over again."""
+    with organization_scope(organization_id):
+        return sending.send_installments(installment_ids)
+
+
+def enqueue_send_installments(organization_id: int, installment_ids: list[int]) -> None:
+    """One task for a batch of the sweep; a broker outage is logged, and the next sweep
+    hands the batch over again."""
+    try:
+        send_installments.delay(organization_id, installment_ids)
+    except Exception:
+        logger.warning(
+            "Could not enqueue %s due installments; the next sweep will.", len(installment_ids)
+        )
 
 
 @shared_task
 def send_due_installments() -> int:
-    """Periodic: queue a send for every card installment still pending on its due date
-    (later installments of a plan, and sends whose retries ran out). One query per
-    organization and batch; the send task skips whatever another run already sent."""
-    return sum(sweep_each_organization(_enqueue_due))
+    """Periodic: hand every card installment still pending on its due date (later
+    installments of a plan, and sends whose retries ran out) to the gateway task, in
+    batches: one query and one task per batch (sending.enqueue_due_installments); the
+    task skips whatever another run already sent."""
+    return sum(sweep_each_organization(sending.enqueue_due_installments))
 
 
 @shared_task

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership
+from rotations.free_weeks import keep_free_weeks
 from rotations.locks import lock_weeks
 from rotations.models import AttendingProfile, AvailabilityWeek
 from rotations.services import long_date
@@ -80,6 +81,7 @@ def publish_weeks(
             week.capacity = capacity
             week.save(update_fields=["capacity"])
         published.append(week)
+    keep_free_weeks(attending.pk, starts)
     return published
 
 
@@ -96,3 +98,4 @@ def remove_week(week: AvailabilityWeek, *, by: Membership) -> None:
             code="week_booked",
         )
     week.delete()
+    keep_free_weeks(week.attending_id, [week.week_start])

@@ -132,11 +132,26 @@ class AttendingProfile(TenantModel):
         blank=True, help_text="Private: released to a student only for a letter (§8)."
     )
     bio = models.TextField(blank=True, max_length=LONG_TEXT_MAX)
+    # Kept from the membership's role (AttendingProfile.save, rotations.apps): students
+    # find only profiles of members who are attendings (rotations.search).
+    listed = models.BooleanField(default=True, editable=False)
+    # Kept by rotations.free_weeks in the transactions that book, release and publish:
+    # the first free week on or after ``next_free_week_from`` (None: there was none).
+    next_free_week = models.DateField(null=True, blank=True, editable=False)
+    next_free_week_from = models.DateField(null=True, blank=True, editable=False)
+    # With it: bit i set when the week next_free_week_from + i weeks is free (i < 62),
+    # and the last free week, so search knows whether any lies past the mask.
+    free_mask = models.BigIntegerField(default=0, editable=False)
+    last_free_week = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["organization", "specialty", "state"]),
-            models.Index(fields=["organization", "weekly_rate"]),
+            models.Index(
+                fields=["organization", "weekly_rate"],
+                condition=models.Q(listed=True),
+                name="listed_by_rate",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -145,6 +160,12 @@ class AttendingProfile(TenantModel):
     @classmethod
     def public_fields(cls) -> tuple[str, ...]:
         return tuple(name for name in cls.EDITABLE_FIELDS if name not in cls.PRIVATE_FIELDS)
+
+    def save(self, *args, **kwargs):
+        self.listed = self.membership.role == "attending"
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "listed"}
+        super().save(*args, **kwargs)
 
     @property
     def npi_verified(self) -> bool:
@@ -162,6 +183,9 @@ class AvailabilityWeek(TenantModel):
     week_start = models.DateField(validators=[validate_monday])
     capacity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     booked = models.PositiveSmallIntegerField(default=0)
+    # Kept by rotations.free_weeks with the booking: how many free weeks in a row start
+    # here (this one included), counted up to MAX_WEEKS; 0 when this week is full.
+    free_run = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["week_start"]
@@ -173,6 +197,20 @@ class AvailabilityWeek(TenantModel):
             models.CheckConstraint(
                 condition=models.Q(booked__lte=models.F("capacity")),
                 name="week_never_booked_beyond_capacity",
+            ),
+        ]
+        indexes = [
+            # Search reads only free weeks: an attending's first one (the partial index
+            # free_weeks), and the runs starting in a window of dates (free_runs).
+            models.Index(
+                fields=["organization", "attending", "week_start"],
+                condition=models.Q(booked__lt=models.F("capacity")),
+                name="free_weeks",
+            ),
+            models.Index(
+                fields=["organization", "week_start", "free_run", "attending"],
+                condition=models.Q(free_run__gt=0),
+                name="free_runs",
             ),
         ]
 

@@ -1,15 +1,30 @@
 """Is an approved rotation ready to start? (DESIGN §5, STYLE §7)
 
 Other apps register checks here (payments: paid as due or school confirmed; documents:
-checklist complete). A check takes the rotation and returns a ``ReadinessItem`` for each
-thing still missing; an empty list means that part is ready. An item carries a stable
-``code`` for code and tests, the ``message`` in words a student understands, and the
-``deadline`` by which it is due when there is one.
+checklist complete). A check answers a ``ReadinessItem`` for each thing still missing;
+no items means that part is ready. An item carries a stable ``code`` for code and
+tests, the ``message`` in words a student understands, and the ``deadline`` by which it
+is due when there is one.
+
+The start-date sweep judges a whole batch of rotations at once, so a check comes in one
+of two forms:
+
+- a **batch check** (``@batch_check``) takes a list of rotations of one organization and
+  answers ``{rotation id: items}`` in a fixed number of queries, whatever the batch's
+  size. Every check that reads the database is one: the sweep's queries per batch stay
+  bounded only if each check's do (DESIGN §9). Called with one rotation, it answers that
+  rotation's items, for single callers;
+- a plain check takes one rotation and answers its items. It is called once per
+  rotation, so it must cost no query (a rule computed from the rotation itself).
+
+The rotations handed to a check carry ``student__user``, ``student__profile`` and
+``attending`` (``select_related``), and nothing in the batch has changed yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,7 +52,31 @@ class ReadinessItem:
         return f"{self.message} (due {day:%B} {day.day}, {day.year})"
 
 
-ReadinessCheck = Callable[[Rotation], list[ReadinessItem]]
+Answers = dict[int, list[ReadinessItem]]  # rotation id -> what is missing
+
+
+class BatchCheck:
+    """A readiness check that judges many rotations at once (``many``); calling it with
+    one rotation answers that rotation's items."""
+
+    def __init__(self, many: Callable[[list[Rotation]], Answers]):
+        self.many = many
+        functools.update_wrapper(self, many)
+
+    def __call__(self, rotation: Rotation) -> list[ReadinessItem]:
+        return self.many([rotation]).get(rotation.pk, [])
+
+    def __repr__(self) -> str:
+        return f"<batch readiness check {self.__qualname__}>"
+
+
+def batch_check(many: Callable[[list[Rotation]], Answers]) -> BatchCheck:
+    """Decorator: ``many(rotations) -> {rotation id: items}`` becomes a batch check
+    (a rotation it leaves out of its answer is ready as far as it is concerned)."""
+    return BatchCheck(many)
+
+
+ReadinessCheck = BatchCheck | Callable[[Rotation], list[ReadinessItem]]
 _checks: list[ReadinessCheck] = []
 
 
@@ -54,8 +93,29 @@ def unregister(check: ReadinessCheck) -> None:
 
 def missing_for_start(rotation: Rotation) -> list[ReadinessItem]:
     """Everything still missing before ``rotation`` may start; empty when ready."""
-    items = [item for check in _checks for item in check(rotation)]
-    for item in items:
-        if not isinstance(item, ReadinessItem):  # a bare string from an old-style check
-            raise TypeError(f"Readiness checks return ReadinessItem, not {type(item).__name__}")
-    return items
+    return missing_for_start_many([rotation])[rotation.pk]
+
+
+def missing_for_start_many(rotations: Sequence[Rotation]) -> Answers:
+    """What is still missing for each of ``rotations`` (one organization's), by rotation
+    id: every rotation has an entry, empty when it is ready. Items come in the order the
+    checks were registered. Each batch check runs once for the whole list; an item that
+    is not a ``ReadinessItem`` (a bare string from an old-style check) is a programming
+    error, TypeError."""
+    rotations = list(rotations)
+    answers: Answers = {rotation.pk: [] for rotation in rotations}
+    if not rotations:
+        return answers
+    for check in tuple(_checks):
+        if isinstance(check, BatchCheck):
+            answered = check.many(rotations)
+        else:
+            answered = {rotation.pk: check(rotation) for rotation in rotations}
+        for rotation_id, items in answered.items():
+            for item in items:
+                if not isinstance(item, ReadinessItem):
+                    raise TypeError(
+                        f"Readiness checks return ReadinessItem, not {type(item).__name__}"
+                    )
+            answers[rotation_id].extend(items)
+    return answers

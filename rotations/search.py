@@ -32,11 +32,13 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, TextField
-from django.db.models.functions import Cast
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import connection
+from django.db.models import F, QuerySet, TextField
+from django.db.models.functions import Cast, Collate
 from django.utils import timezone
 
-from accounts.choices import Role
+from rotations.free_weeks import MASK_WEEKS, soonest_free_week
 from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
 from rotations.services import next_monday
 from usdoctors.errors import Invalid
@@ -124,57 +126,26 @@ class _Match:
 def public_attendings(organization) -> QuerySet:
     """The organization's attendings as students see them: attending role only, no
     private contact email."""
-    return AttendingProfile.objects.filter(
-        organization=organization, membership__role=Role.ATTENDING
-    ).defer("contact_email")
-
-
-def free_weeks(organization) -> QuerySet:
-    """Published weeks with at least one place left."""
-    return AvailabilityWeek.objects.filter(organization=organization, booked__lt=F("capacity"))
+    return AttendingProfile.objects.filter(organization=organization, listed=True).defer(
+        "contact_email"
+    )
 
 
 def search_attendings(organization, filters: SearchFilters | dict) -> SearchResults:
     """Attendings matching ``filters``, sorted, priced (the rules are in this module's
-    docstring). Returns a sequence that reads one page of profiles per slice."""
+    docstring). Returns a sequence whose ``len()`` is one COUNT and whose slices read one
+    page (``LIMIT``/``OFFSET``) and its profiles: two queries per page at any page number,
+    on PostgreSQL and SQLite alike."""
     if not isinstance(filters, SearchFilters):
         filters = SearchFilters.from_data(filters)
     earliest = max(filters.start_from or date.min, next_monday())
     candidates = _filtered(public_attendings(organization), filters)
-
-    if filters.weeks_filter_applies:
-        rows = candidates.values_list("pk", "weekly_rate", "display_name", "minimum_weeks")
-        free = _free_weeks_by_attending(organization, candidates, earliest, filters.start_to)
-        matches = []
-        for pk, rate, name, minimum_weeks in rows:
-            weeks = filters.weeks or minimum_weeks
-            start = first_run_start(free.get(pk, ()), weeks, earliest, filters.start_to)
-            if start is not None:
-                matches.append(_Match(pk, rate, name, weeks, start))
-    else:
-        soonest = (
-            free_weeks(organization)
-            .filter(attending=OuterRef("pk"), week_start__gte=earliest)
-            .order_by("week_start")
-            .values("week_start")[:1]
-        )
-        rows = candidates.annotate(soonest=Subquery(soonest)).values_list(
-            "pk", "weekly_rate", "display_name", "minimum_weeks", "soonest"
-        )
-        matches = [
-            _Match(pk, rate, name, filters.weeks or minimum_weeks, start)
-            for pk, rate, name, minimum_weeks, start in rows
-        ]
-
-    if filters.sort == SORT_PRICE:
-        matches.sort(key=lambda m: (m.weekly_rate, m.display_name, m.pk))
-    else:
-        matches.sort(key=lambda m: (m.first_start or date.max, m.weekly_rate, m.display_name, m.pk))
-    return SearchResults(
-        matches,
-        surcharge_rate=organization.card_surcharge_rate,
-        weeks_chosen=filters.weeks is not None,
-    )
+    surcharge = organization.card_surcharge_rate
+    if not filters.weeks_filter_applies:
+        return SoonestFreeWeekResults(candidates, filters, earliest, surcharge)
+    if connection.vendor == "postgresql":
+        return MaskRunResults(organization, candidates, filters, earliest, surcharge)
+    return RunResults(organization, candidates, filters, earliest, surcharge)
 
 
 def _filtered(attendings: QuerySet, filters: SearchFilters) -> QuerySet:
@@ -203,59 +174,95 @@ def _filtered(attendings: QuerySet, filters: SearchFilters) -> QuerySet:
     return attendings
 
 
-def _free_weeks_by_attending(
-    organization, candidates: QuerySet, earliest: date, latest_start: date | None
-) -> dict[int, set[date]]:
-    """Every candidate's free Mondays from ``earliest`` on, in one query."""
-    weeks = free_weeks(organization).filter(
-        attending__in=candidates.values("pk"), week_start__gte=earliest
-    )
-    if latest_start is not None:
-        # A run starting on the last allowed day still needs up to MAX_WEEKS weeks.
-        weeks = weeks.filter(week_start__lte=latest_start + timedelta(weeks=MAX_WEEKS - 1))
-    free: dict[int, set[date]] = {}
-    for attending_id, week_start in weeks.order_by().values_list("attending_id", "week_start"):
-        free.setdefault(attending_id, set()).add(week_start)
-    return free
+def name_order(field: str = "display_name"):
+    """Names sort by code point on every database (PostgreSQL's "C" collation, SQLite's
+    default), so a page's order never depends on the server's locale."""
+    if connection.vendor == "postgresql":
+        return Collate(field, "C")
+    return F(field)
 
 
-def first_run_start(
-    free: set[date], weeks: int, earliest: date, latest: date | None
-) -> date | None:
-    """The first Monday in [earliest, latest] that begins ``weeks`` consecutive free weeks."""
-    for start in sorted(free):
-        if start < earliest:
-            continue
-        if latest is not None and start > latest:
-            return None
-        if all(start + timedelta(weeks=n) in free for n in range(1, weeks)):
-            return start
-    return None
+class SearchPaginator(Paginator):
+    """Django's paginator over ``SearchResults``: a page within range is read with its
+    count in one query (``page_with_count``); only a page past the end needs the count
+    first, to fall back as Django's paginator does."""
+
+    def page(self, number):
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            return super().page(number)  # Django's own message for a page that is not a number
+        if wanted >= 1 and isinstance(self.object_list, SearchResults):
+            offset = (wanted - 1) * self.per_page
+            profiles = self.object_list.page_with_count(offset, self.per_page)
+            if profiles or wanted == 1:
+                self.__dict__["count"] = self.object_list.count()
+                return self._get_page(profiles, wanted, self)
+        return super().page(number)
+
+    def get_page(self, number):
+        """As Django's, without counting before reading the page (``page``)."""
+        try:
+            return self.page(number)
+        except (PageNotAnInteger, EmptyPage):
+            return super().get_page(number)
 
 
 class SearchResults:
-    """The ordered matches; slicing loads just those profiles, in one query, each with
-    its ``search`` (a SearchHit). Django's and DRF's paginators take it as is."""
+    """The ordered matches. ``len()`` counts them in one query; a slice reads that page's
+    ``(id, weeks, first start)`` in one query and the profiles in one more, each with its
+    ``search`` (a SearchHit). Django's and DRF's paginators take it as is."""
 
-    def __init__(self, matches: list[_Match], *, surcharge_rate: Decimal, weeks_chosen: bool):
-        self._matches = matches
+    def __init__(self, filters: SearchFilters, surcharge_rate: Decimal):
+        self.filters = filters
         self._surcharge_rate = surcharge_rate
-        self._weeks_chosen = weeks_chosen
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self._count_matches()
+        return self._count
 
     def __len__(self) -> int:
-        return len(self._matches)
+        return self.count()
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return self._load(self._matches[index])
-        return self._load([self._matches[index]])[0]
+            if index.step not in (None, 1):
+                raise ValueError("Search results slice without a step.")
+            offset = index.start or 0
+            stop = index.stop if index.stop is not None else self.count()
+            if offset < 0 or stop < 0:
+                raise ValueError("Search results slice with non-negative bounds.")
+            return self._load(self._page(offset, max(stop - offset, 0)))
+        matches = self._page(index, 1)
+        if not matches:
+            raise IndexError(index)
+        return self._load(matches)[0]
 
     def __iter__(self):
-        return iter(self._load(self._matches))
+        return iter(self[0 : self.count()])
 
     @property
     def ids(self) -> list[int]:
-        return [match.pk for match in self._matches]
+        return [match.pk for match in self._page(0, self.count())]
+
+    def page_with_count(self, offset: int, limit: int) -> list[AttendingProfile]:
+        """One page and the number of matches from the same query (``COUNT(*) OVER ()``),
+        for ``SearchPaginator``: a page costs that query and the profiles', whatever its
+        number. Past the last page the count comes from a query of its own."""
+        matches, total = self._page(offset, limit, with_total=True)
+        if matches and total is not None:
+            self._count = total
+        return self._load(matches)
+
+    def _count_matches(self) -> int:
+        raise NotImplementedError
+
+    def _page(self, offset: int, limit: int, *, with_total: bool = False):
+        """The matches ``offset`` to ``offset + limit`` in order (one query); with
+        ``with_total``, ``(matches, number of matches)``."""
+        raise NotImplementedError
 
     def _load(self, matches: list[_Match]) -> list[AttendingProfile]:
         if not matches:
@@ -269,13 +276,219 @@ class SearchResults:
             total, surcharge = price_quote(profile.weekly_rate, match.weeks, self._surcharge_rate)
             profile.search = SearchHit(
                 weeks=match.weeks,
-                weeks_chosen=self._weeks_chosen,
+                weeks_chosen=self.filters.weeks is not None,
                 total=total,
                 card_surcharge=surcharge,
                 first_start=match.first_start,
             )
             loaded.append(profile)
         return loaded
+
+
+class SoonestFreeWeekResults(SearchResults):
+    """No weeks filter: every candidate matches, with its soonest free week from
+    ``earliest`` — the kept ``next_free_week`` when it is still bookable, else looked up
+    (rotations.free_weeks). All in one ordered, limited query."""
+
+    def __init__(self, candidates, filters, earliest, surcharge_rate):
+        super().__init__(filters, surcharge_rate)
+        self.candidates = candidates
+        self.earliest = earliest
+
+    def _count_matches(self) -> int:
+        return self.candidates.count()
+
+    def _page(self, offset: int, limit: int, *, with_total: bool = False):
+        rows = self.candidates.annotate(first_start=soonest_free_week(self.earliest))
+        if self.filters.sort == SORT_PRICE:
+            rows = rows.order_by("weekly_rate", name_order(), "pk")
+        else:
+            rows = rows.order_by(
+                F("first_start").asc(nulls_last=True), "weekly_rate", name_order(), "pk"
+            )
+        rows = rows.values_list("pk", "weekly_rate", "display_name", "minimum_weeks", "first_start")
+        weeks = self.filters.weeks
+        matches = [
+            _Match(pk, rate, name, weeks or minimum_weeks, start)
+            for pk, rate, name, minimum_weeks, start in (
+                rows[offset : offset + limit] if limit > 0 else []
+            )
+        ]
+        # Every candidate matches: the index answers the page alone (LIMIT), and counting
+        # them apart costs less than a window over all of them.
+        return (matches, None) if with_total else matches
+
+
+# N consecutive free weeks starting in [A, B]: weeks whose kept free run is N or more
+# (rotations.free_weeks), read from the partial index free_runs, grouped per attending
+# to its first such Monday, then joined to the filtered candidates. Without a chosen N
+# the attending's minimum applies, so the grouping joins the profiles first.
+RUN_STARTS_SQL = """
+WITH c AS NOT MATERIALIZED ({candidates}),
+starts AS (
+    SELECT w.attending_id, MIN(w.week_start) AS first_start
+    FROM rotations_availabilityweek w {minimum_join}
+    WHERE w.organization_id = %s AND w.week_start >= %s {before} AND w.free_run >= %s
+      AND w.attending_id IN (SELECT id FROM c)
+    GROUP BY w.attending_id
+)
+SELECT {columns}
+FROM starts s JOIN c ON c.id = s.attending_id
+"""
+MINIMUM_JOIN = (
+    "JOIN rotations_attendingprofile m ON m.id = w.attending_id AND w.free_run >= m.minimum_weeks"
+)
+
+
+class RunResults(SearchResults):
+    """The weeks filter: candidates with N consecutive free weeks whose first Monday
+    falls in [A, B], each with its first such Monday (``RUN_STARTS_SQL``); counted,
+    sorted and limited by the database (PostgreSQL and SQLite alike)."""
+
+    def __init__(self, organization, candidates, filters, earliest, surcharge_rate):
+        super().__init__(filters, surcharge_rate)
+        self.organization = organization
+        self.candidates = candidates
+        self.earliest = earliest
+
+    def _query(self, columns: str) -> tuple[str, list]:
+        candidates_sql, candidates_params = self.candidates.values(
+            "id", "weekly_rate", "display_name", "minimum_weeks"
+        ).query.sql_with_params()
+        params: list = [self.organization.pk, self.earliest]
+        before = ""
+        if self.filters.start_to is not None:
+            before = "AND w.week_start <= %s"
+            params.append(self.filters.start_to)
+        params.append(self.filters.weeks or 1)
+        sql = RUN_STARTS_SQL.format(
+            minimum_join="" if self.filters.weeks else MINIMUM_JOIN,
+            before=before,
+            columns=columns,
+            candidates=candidates_sql,
+        )
+        return sql, [*candidates_params, *params]
+
+    def _count_matches(self) -> int:
+        sql, params = self._query("COUNT(*)")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()[0]
+
+    def _page(self, offset: int, limit: int, *, with_total: bool = False):
+        if limit <= 0:
+            return ([], None) if with_total else []
+        sql, params = self._query(
+            "c.id, c.weekly_rate, c.display_name, c.minimum_weeks, s.first_start, "
+            "COUNT(*) OVER () AS total"
+        )
+        name = (
+            'c.display_name COLLATE "C"' if connection.vendor == "postgresql" else "c.display_name"
+        )
+        if self.filters.sort == SORT_PRICE:
+            order = f"c.weekly_rate, {name}, c.id"
+        else:
+            order = f"s.first_start, c.weekly_rate, {name}, c.id"
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} ORDER BY {order} LIMIT %s OFFSET %s", [*params, limit, offset])
+            rows = cursor.fetchall()
+        weeks = self.filters.weeks
+        matches = [
+            _Match(pk, Decimal(rate), name, weeks or minimum_weeks, _as_date(start))
+            for pk, rate, name, minimum_weeks, start, _ in rows
+        ]
+        return (matches, rows[0][-1] if rows else None) if with_total else matches
+
+
+class MaskRunResults(RunResults):
+    """The weeks filter on PostgreSQL, from each attending's kept free-week mask
+    (rotations.free_weeks) instead of its weeks: one pass over the candidates.
+
+    With F the mask (bit i: the week ``base + i`` is free), the N-week runs start at the
+    bits of ``F & F>>1 & … & F>>(N-1)``; masked to the bits of [A, B], the lowest bit
+    left is the first start. The mask answers for an attending when its base is not
+    after A and no run it cannot see could count: no free week past the mask, or B
+    early enough that a run starting by B ends inside it. Otherwise, and for a mask not
+    kept yet, the attending's weeks are looked up (the ``free_runs`` rows), as
+    ``RunResults`` does for all."""
+
+    def _first_start(self) -> str:
+        """SQL for an attending's first qualifying start (NULL when none), over ``c``."""
+        f = self.filters
+        start = f"DATE '{self.earliest.isoformat()}'"
+        latest = f"DATE '{f.start_to.isoformat()}'" if f.start_to is not None else None
+        base = "c.next_free_week_from"
+        horizon = MASK_WEEKS - 1
+        # A's week rounds up, B's down: A and B need not be Mondays (B may even fall
+        # before the base, leaving no week).
+        first_bit = f"((({start} - {base}) + 6) / 7)"
+        last_bit = (
+            f"LEAST(FLOOR(({latest} - {base}) / 7.0)::int, {horizon})" if latest else str(horizon)
+        )
+        window = (
+            f"(CASE WHEN {first_bit} > {last_bit} THEN 0::bigint "
+            f"ELSE (1::bigint << ({last_bit} + 1)) - (1::bigint << {first_bit}) END)"
+        )
+
+        def runs(n: int) -> str:
+            return " & ".join(
+                ["c.free_mask", *(f"(c.free_mask >> {shift})" for shift in range(1, n))]
+            )
+
+        if f.weeks:
+            weeks, run_mask = str(int(f.weeks)), f"({runs(int(f.weeks))})"
+        else:
+            weeks = "c.minimum_weeks"
+            run_mask = (
+                "(CASE c.minimum_weeks "
+                + " ".join(f"WHEN {n} THEN ({runs(n)})" for n in range(1, MAX_WEEKS + 1))
+                + " END)"
+            )
+        hit = f"({run_mask} & {window})"
+        from_mask = (
+            f"CASE WHEN {hit} = 0 THEN NULL "
+            f"ELSE {base} + 7 * round(ln(({hit} & -{hit})::float8) / ln(2.0))::int END"
+        )
+        sees_every_run = f"(c.last_free_week IS NULL OR c.last_free_week <= {base} + {7 * horizon}"
+        if latest:
+            sees_every_run += f" OR ({latest} - {base}) / 7 + {weeks} - 1 <= {horizon}"
+        sees_every_run += ")"
+        looked_up = (
+            "(SELECT MIN(w.week_start) FROM rotations_availabilityweek w "
+            f"WHERE w.organization_id = {int(self.organization.pk)} AND w.attending_id = c.id "
+            f"AND w.week_start >= {start} "
+            + (f"AND w.week_start <= {latest} " if latest else "")
+            + f"AND w.free_run >= {weeks})"
+        )
+        return (
+            f"CASE WHEN {base} IS NOT NULL AND {base} <= {start} AND {sees_every_run} "
+            f"THEN {from_mask} ELSE {looked_up} END"
+        )
+
+    def _query(self, columns: str) -> tuple[str, list]:
+        candidates_sql, params = self.candidates.values(
+            "id",
+            "weekly_rate",
+            "display_name",
+            "minimum_weeks",
+            "next_free_week_from",
+            "free_mask",
+            "last_free_week",
+        ).query.sql_with_params()
+        # One pass over the candidates; ``s`` names the computed start as RunResults'
+        # columns expect it.
+        sql = (
+            f"WITH x AS (SELECT c.*, {self._first_start()} AS first_start "
+            f"FROM ({candidates_sql}) c) "
+            f"SELECT {columns} FROM x c CROSS JOIN LATERAL (SELECT c.first_start) s "
+            "WHERE c.first_start IS NOT NULL"
+        )
+        return sql, list(params)
+
+
+def _as_date(value) -> date:
+    """SQLite answers a raw query's dates as text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 # --- One attending's weeks ---------------------------------------------------------

@@ -3,7 +3,6 @@
 JavaScript runs, and the page works the same without it."""
 
 from django import forms
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
@@ -147,7 +146,7 @@ def attending_search(request):
     if not form.is_bound or form.is_valid():
         filters = getattr(form, "filters", filters)
         results = search.search_attendings(request.organization, filters)
-        page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = search.SearchPaginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
         for attending in page:
             describe_offers(attending)
     context = {

@@ -11,19 +11,18 @@ of them.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Membership
 from accounts.services import require_verified_student
-from notifications.services import notify, notify_admins
-from rotations import lifecycle, readiness
+from notifications.services import notify
+from rotations import lifecycle
 from rotations.choices import (
     ACTIVE_STATUSES,
     TYPES_FOR_KIND,
@@ -33,6 +32,7 @@ from rotations.choices import (
     RotationStatus,
     RotationType,
 )
+from rotations.free_weeks import keep_free_weeks
 from rotations.locks import lock_rotation, lock_weeks
 from rotations.models import (
     MAX_WEEKS,
@@ -43,25 +43,9 @@ from rotations.models import (
     RotationEvent,
     week_starts,
 )
+from usdoctors.dates import next_monday, this_monday, today  # noqa: F401 (callers use them here)
 from usdoctors.errors import Conflict, Invalid, NotAllowed
 from usdoctors.links import organization_url
-
-REMINDER_DAYS = (3, 6)
-
-
-def today() -> date:
-    return timezone.localdate()
-
-
-def this_monday(on: date | None = None) -> date:
-    """The Monday of the current week."""
-    on = on or today()
-    return on - timedelta(days=on.weekday())
-
-
-def next_monday(on: date | None = None) -> date:
-    """The first Monday after today: the earliest start a rotation may have (§5)."""
-    return this_monday(on) + timedelta(weeks=1)
 
 
 def long_date(day: date) -> str:
@@ -351,21 +335,27 @@ def require_unmoved(rotation: Rotation, *, since: date) -> None:
 
 
 def book(attending, weeks: dict, starts: list[date]) -> None:
-    """Take one place in each locked week; 409 names the first week that is full."""
+    """Take one place in each locked week; 409 names the first week that is full. The
+    attending's free runs and next free week are kept in the same transaction."""
     for start in starts:
         week = weeks.get(start)
         require_free_place(attending, start, week, unpublished="no longer hosts")
         week.booked += 1
         week.save(update_fields=["booked"])
+    keep_free_weeks(attending.pk, starts)
 
 
 def release(weeks: dict, starts: list[date]) -> None:
-    """Give back one place in each locked week."""
+    """Give back one place in each locked week (and keep the free runs)."""
+    released = []
     for start in starts:
         week = weeks.get(start)
         if week is not None and week.booked > 0:
             week.booked -= 1
             week.save(update_fields=["booked"])
+            released.append(week)
+    if released:
+        keep_free_weeks(released[0].attending_id, [week.week_start for week in released])
 
 
 @transaction.atomic
@@ -513,118 +503,21 @@ def experience_entry(rotation: Rotation) -> dict | None:
     }
 
 
-# --- Sweeps -----------------------------------------------------------------------------
+# --- Sweeps ---------------------------------------------------------------------------
+
+# The sweeps live in rotations.sweeps (which imports this module's rotation_context);
+# ``services.start_due_rotations`` and ``services.remind_and_expire_requests`` still
+# answer, looked up when first asked for so that neither module imports the other at
+# load time.
+_IN_SWEEPS = ("remind_and_expire_requests", "start_due_rotations")
 
 
-def remind_and_expire_requests(
-    organization, *, now: datetime | None = None, batch_size: int = 200
-) -> dict:
-    """Attendings are reminded on day 3 and day 6 of an unanswered request; on the
-    response deadline (7 days by default) it expires and the student is told. Each step
-    happens once: rows are locked and their flags checked and set."""
-    now = now or timezone.now()
-    counts = {"expired": 0, "reminded": 0}
-    with transaction.atomic():
-        for rotation in (
-            Rotation.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(organization=organization, status=RotationStatus.REQUESTED, respond_by__lte=now)
-            .select_related("student__user", "attending__membership__user")[:batch_size]
-        ):
-            _close(rotation, RotationStatus.EXPIRED, by=None, note="", template="rotation_expired")
-            counts["expired"] += 1
-    for day in REMINDER_DAYS:
-        flag = f"reminded_day{day}_at"
-        with transaction.atomic():
-            due = (
-                Rotation.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(
-                    organization=organization,
-                    status=RotationStatus.REQUESTED,
-                    requested_at__lte=now - timedelta(days=day),
-                    respond_by__gt=now,
-                    **{f"{flag}__isnull": True},
-                )
-                .select_related("student__user", "student__profile", "attending__membership__user")[
-                    :batch_size
-                ]
-            )
-            for rotation in due:
-                setattr(rotation, flag, now)
-                rotation.save(update_fields=[flag])
-                notify(
-                    organization,
-                    rotation.attending.membership.user.email,
-                    "rotation_request_reminder",
-                    {**rotation_context(rotation), "day": day},
-                    dedupe_key=f"rotation-reminder:{rotation.pk}:day{day}",
-                )
-                counts["reminded"] += 1
-    return counts
+def __getattr__(name: str):
+    if name in _IN_SWEEPS:
+        from rotations import sweeps
 
-
-def start_due_rotations(organization, *, on: date | None = None, batch_size: int = 200) -> dict:
-    """On the start date, approved rotations that are ready (readiness checks: paid as
-    due or school confirmed, documents complete) go ``in_progress``; the others go
-    ``on_hold`` and the student and admins are told what is missing (each readiness
-    item's words and deadline). On-hold rotations start as soon as they become ready.
-    Each goes through the lifecycle as ``started`` or ``on_hold``.
-
-    Rotations due to start are taken first, then those on hold, each walked in
-    ``(start, id)`` order batch after batch, so on-hold rotations that stay unready never
-    keep a newly due rotation from starting, however many there are."""
-    on = on or today()
-    counts = {"started": 0, "on_hold": 0}
-    for status in (RotationStatus.APPROVED, RotationStatus.ON_HOLD):
-        after = None
-        while True:
-            after = _start_batch(organization, status, on, after, batch_size, counts)
-            if after is None:
-                break
-    return counts
-
-
-@transaction.atomic
-def _start_batch(organization, status, on, after, batch_size, counts) -> tuple | None:
-    """One batch of rotations in ``status`` due by ``on``, after the ``(start, id)`` key
-    ``after``. Returns the last key taken, or None when none were left."""
-    due = Rotation.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-        organization=organization, status=status, start__lte=on
-    )
-    if after is not None:
-        due = due.filter(Q(start__gt=after[0]) | Q(start=after[0], pk__gt=after[1]))
-    due = list(
-        due.select_related(
-            "student__user", "student__profile", "attending__membership__user"
-        ).order_by("start", "pk")[:batch_size]
-    )
-    for rotation in due:
-        missing = readiness.missing_for_start(rotation)
-        if not missing:
-            rotation.status = RotationStatus.IN_PROGRESS
-            rotation.hold_reason = ""
-            rotation.save(update_fields=["status", "hold_reason"])
-            record(rotation, RotationStatus.IN_PROGRESS, by=None)
-            lifecycle.announce("started", rotation, by=None)
-            counts["started"] += 1
-        elif rotation.status == RotationStatus.APPROVED:
-            rotation.status = RotationStatus.ON_HOLD
-            lines = [item.line for item in missing]
-            rotation.hold_reason = "\n".join(lines)
-            rotation.save(update_fields=["status", "hold_reason"])
-            record(rotation, RotationStatus.ON_HOLD, by=None, note=rotation.hold_reason)
-            lifecycle.announce("on_hold", rotation, by=None, missing=tuple(missing))
-            context = {**rotation_context(rotation), "missing": lines}
-            key = f"rotation-on-hold:{rotation.pk}:{rotation.start.isoformat()}"
-            notify(
-                organization,
-                rotation.student.user.email,
-                "rotation_on_hold",
-                context,
-                dedupe_key=key,
-            )
-            notify_admins(organization, "rotation_on_hold_admin", context, dedupe_key=key)
-            counts["on_hold"] += 1
-    return (due[-1].start, due[-1].pk) if due else None
+        return getattr(sweeps, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- Shared bits ------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""Celery entry points for rotations: fan out per organization, enter its scope."""
+"""Celery entry points for rotations: fan out per organization, enter its scope, run its
+sweep (rotations.sweeps). One organization's failure is logged and never stops the
+others (DESIGN §9); the totals add up the organizations that finished."""
 
 from collections import Counter
 
 from celery import shared_task
 
-from rotations import services
+from rotations import sweeps
 from usdoctors.tenancy import sweep_each_organization
 
 
@@ -17,10 +19,10 @@ def _totals(results: list[dict], **zero: int) -> dict:
 
 @shared_task
 def remind_and_expire_requests() -> dict:
-    results = sweep_each_organization(services.remind_and_expire_requests)
+    results = sweep_each_organization(sweeps.remind_and_expire_requests)
     return _totals(results, expired=0, reminded=0)
 
 
 @shared_task
 def start_due_rotations() -> dict:
-    return _totals(sweep_each_organization(services.start_due_rotations), started=0, on_hold=0)
+    return _totals(sweep_each_organization(sweeps.start_due_rotations), started=0, on_hold=0)

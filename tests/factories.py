@@ -162,6 +162,15 @@ class AvailabilityWeekFactory(factory.django.DjangoModelFactory):
     week_start = factory.LazyFunction(lambda: next_monday(2))
     capacity = 2
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Written around the services: count the attending's free runs as they would."""
+        from rotations.free_weeks import rebuild_free_weeks
+
+        week = super()._create(model_class, *args, **kwargs)
+        rebuild_free_weeks([week.attending_id])
+        return week
+
 
 def publish(attending, first_week, weeks: int, capacity: int = 2):
     """Publish ``weeks`` consecutive weeks from ``first_week`` for ``attending``."""

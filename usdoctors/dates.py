@@ -25,3 +25,18 @@ def validate_sane_date(value: date) -> None:
             f"{latest:%B} {latest.day}, {latest.year}.",
             code="date_out_of_range",
         )
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def this_monday(on: date | None = None) -> date:
+    """The Monday of the current week."""
+    on = on or today()
+    return on - timedelta(days=on.weekday())
+
+
+def next_monday(on: date | None = None) -> date:
+    """The first Monday after today: the earliest start a rotation may have (§5)."""
+    return this_monday(on) + timedelta(weeks=1)

@@ -22,7 +22,7 @@ from rotations.api.search_serializers import (
 )
 from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AvailabilityWeek
-from usdoctors.api import IsMember, error_responses
+from usdoctors.api import IsMember, Pagination, error_responses
 
 # Any member may call these: no or bad credentials answer 401, a signed-in user who is not
 # a member 404 (§2), a refusal for the caller's role or state 403.
@@ -77,6 +77,12 @@ ATTENDING_ID = OpenApiParameter(
 )
 
 
+class SearchPagination(Pagination):
+    """Each page read with its count in one query (rotations.search.SearchPaginator)."""
+
+    django_paginator_class = search.SearchPaginator
+
+
 class AttendingSearchView(generics.ListAPIView):
     """Search the organization's attendings (§4). Any member may search.
 
@@ -88,6 +94,7 @@ class AttendingSearchView(generics.ListAPIView):
 
     permission_classes = [IsMember]
     serializer_class = AttendingSearchResultSerializer
+    pagination_class = SearchPagination
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -176,9 +176,9 @@ def test_the_sweep_sends_installments_that_have_come_due(demo, northside, paypal
 def test_the_sweep_task_enqueues_what_is_due(demo, monkeypatch):
     installment = card_installment(demo["org"])
     queued = []
-    monkeypatch.setattr(tasks.send_installment, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(tasks.send_installments, "delay", lambda *args: queued.append(args))
     assert tasks.send_due_installments() == 1
-    assert queued == [(demo["org"].pk, installment.pk)]
+    assert queued == [(demo["org"].pk, [installment.pk])]  # one task per batch
 
 
 def test_an_organization_without_credentials_uses_the_simulated_gateway(demo):

@@ -233,7 +233,7 @@ def test_the_school_refuses_and_the_card_is_charged_in_full_with_the_surcharge(
 
 
 def test_no_answer_by_the_friday_before_the_start_charges_the_card_once(
-    demo, northside, fake_paypal, settings
+    demo, northside, fake_paypal, settings, eager_celery, django_capture_on_commit_callbacks
 ):
     use_paypal(demo["org"], fake_paypal, settings)
     rotation = school_rotation(demo["org"], approve=False)
@@ -251,7 +251,8 @@ def test_no_answer_by_the_friday_before_the_start_charges_the_card_once(
     assert fake_paypal.requests_to(ORDERS) == []
     assert school_payment(rotation).decision == "awaiting"
 
-    with time_machine.travel(friday):
+    # The sweep lapses the school and, after commit, a task charges the card.
+    with time_machine.travel(friday), django_capture_on_commit_callbacks(execute=True):
         charge_unanswered_schools()
         charge_unanswered_schools()
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django_scopes import scopes_disabled
 
-from rotations import readiness, services, tasks
+from rotations import readiness, services, sweeps, tasks
 from rotations.models import Rotation
 from tests import factories
 
@@ -63,7 +63,7 @@ def test_one_organizations_failure_is_logged_and_the_others_still_start(world, c
 
 def test_every_sweep_task_survives_one_organizations_failure(world, monkeypatch, caplog):
     """The request sweep too: demo's error does not stop northside's expiry."""
-    original = services.remind_and_expire_requests
+    original = sweeps.remind_and_expire_requests
     demo_id = world["demo"]["org"].pk
 
     def fail_for_demo(organization, **kwargs):
@@ -71,7 +71,7 @@ def test_every_sweep_task_survives_one_organizations_failure(world, monkeypatch,
             raise RuntimeError("demo is broken")
         return original(organization, **kwargs)
 
-    monkeypatch.setattr(services, "remind_and_expire_requests", fail_for_demo)
+    monkeypatch.setattr(sweeps, "remind_and_expire_requests", fail_for_demo)
     with scopes_disabled():
         stale = factories.RotationFactory(
             organization=world["northside"]["org"],

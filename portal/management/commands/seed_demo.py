@@ -29,6 +29,7 @@ from lor import seasons
 from lor import services as letters
 from lor.models import Letter
 from rotations.choices import CareSetting, Mode, PracticeSetting, RotationStatus, RotationType
+from rotations.free_weeks import rebuild_free_weeks
 from rotations.models import AttendingProfile, AvailabilityWeek, Evaluation, Rotation
 from rotations.services import next_monday
 from usdoctors.models import Organization
@@ -187,6 +188,8 @@ class Command(BaseCommand):
             for week_start, capacity in weeks
             if (profile.pk, week_start) not in published
         )
+        # Written around the services: count the free runs search reads.
+        rebuild_free_weeks([profile.pk for profile, _ in profiles])
 
     @staticmethod
     def attending_fields(rng, number: int, first_name: str, last_name: str, domain: str) -> dict:
