@@ -1,14 +1,14 @@
 """The rotation sweeps (DESIGN §5, §9): reminders and expiry of unanswered requests, and
 the start date. Celery beat runs them for each organization (``rotations.tasks``).
 
-Each is set-based (STYLE §6). A batch of due rotations is taken in a fixed order and
-locked (``FOR UPDATE SKIP LOCKED``: two sweeps share the work, and a rotation another
-transaction is changing is left for the next run) with what its emails need
-(``select_related``). Its status changes are one ``UPDATE`` (or one ``bulk_update``),
-its history rows one ``bulk_create``, and its emails one ``notify_many`` (INSERT … ON
-CONFLICT DO NOTHING on their dedupe keys, so a row already queued is skipped by the
-database). Admins are looked up once per run. A batch therefore costs the same few
-queries whatever its size, and holds only its own rows in memory.
+Each is set-based (STYLE §6). A batch of due rotations is locked in a fixed order by
+their keys alone (``FOR UPDATE SKIP LOCKED``: two sweeps share the work, and a rotation
+another transaction is changing is left for the next run), then loaded with what its
+emails and readiness checks need (``select_related``). Its status changes are one
+``UPDATE``, its history rows one ``bulk_create``, and its emails one ``notify_many``
+(INSERT … ON CONFLICT DO NOTHING on their dedupe keys, so a row already queued is
+skipped by the database). Admins are looked up once per run. A batch therefore costs the
+same few queries whatever its size, and holds only its own rows in memory.
 
 Each rotation that changes status is still announced through ``rotations.lifecycle``,
 one call per rotation inside the batch's transaction (free when nobody subscribes); a
@@ -22,6 +22,7 @@ sends nothing new: the rows it handled no longer match, and the dedupe keys hold
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
@@ -45,15 +46,20 @@ TIME_BUDGET_SECONDS = 60.0
 def _lock_batch(organization, *due, order: tuple[str, ...], size: int, related) -> list:
     """Lock the first ``size`` of the organization's rotations meeting the ``due``
     conditions, in ``order`` (rows another transaction holds are skipped), then load them
-    with the ``related`` rows their emails and checks need. Two queries: the locking one
-    sorts only ids, so a batch never joins and sorts the whole backlog. Each rotation is
-    given the organization at hand (what ``rotation_context`` reads)."""
+    (``_load``). Two queries: the locking one sorts only ids, so a batch never joins and
+    sorts the whole backlog."""
     ids = list(
         Rotation.objects.select_for_update(skip_locked=True)
         .filter(*due, organization=organization)
         .order_by(*order)
         .values_list("pk", flat=True)[:size]
     )
+    return _load(organization, ids, order=order, related=related)
+
+
+def _load(organization, ids, *, order: tuple[str, ...], related) -> list[Rotation]:
+    """The rotations ``ids`` in ``order``, with the ``related`` rows their emails and
+    checks need, each given the organization at hand (what ``rotation_context`` reads)."""
     if not ids:
         return []
     batch = list(Rotation.objects.filter(pk__in=ids).select_related(*related).order_by(*order))
@@ -221,43 +227,78 @@ def start_due_rotations(
 
     Rotations due to start are taken first, then those on hold, each walked in
     ``(start, id)`` order batch after batch, so on-hold rotations that stay unready never
-    keep a newly due rotation from starting, however many there are. (Those this run
-    has just put on hold are judged again with the others on hold, finding them still
-    unready: every run judges every rotation on hold.)
+    keep a newly due rotation from starting, however many there are. Those this run has
+    just put on hold are not judged again in the same run.
 
     Returns ``{"started": n, "on_hold": n}``."""
     on = on or today()
     deadline = time.monotonic() + time_budget
     admins = admin_recipients(organization)  # once per run, not per rotation
     counts = {"started": 0, "on_hold": 0}
+    held_now = _Keys()
     for status in (RotationStatus.APPROVED, RotationStatus.ON_HOLD):
         after = None
         while time.monotonic() < deadline:
-            after = _start_batch(organization, status, on, after, batch_size, admins, counts)
+            after = _start_batch(
+                organization, status, on, after, batch_size, admins, counts, held_now
+            )
             if after is None:
                 break
     return counts
 
 
+class _Keys:
+    """The ``(start, id)`` keys of the rotations this run put on hold, in the order the
+    walk met them, in two compact arrays (16 bytes a rotation, not a Python object each).
+    The walk over rotations on hold, which comes after, meets them in that same order, so
+    ``met`` tells it, moving forward only, which of them to skip."""
+
+    def __init__(self):
+        self.days, self.ids, self.position = array("l"), array("q"), 0
+
+    def add(self, rotation: Rotation) -> None:
+        self.days.append(rotation.start.toordinal())
+        self.ids.append(rotation.pk)
+
+    def met(self, start: date, pk: int) -> bool:
+        key = (start.toordinal(), pk)
+        while self.position < len(self.ids) and self._at(self.position) < key:
+            self.position += 1
+        return self.position < len(self.ids) and self._at(self.position) == key
+
+    def _at(self, position: int) -> tuple[int, int]:
+        return self.days[position], self.ids[position]
+
+
 @transaction.atomic
-def _start_batch(organization, status, on, after, batch_size, admins, counts) -> tuple | None:
+def _start_batch(
+    organization, status, on, after, batch_size, admins, counts, held_now
+) -> tuple | None:
     """One batch of rotations in ``status`` due by ``on``, after the ``(start, id)`` key
-    ``after``, judged by ``readiness.missing_for_start_many`` (a fixed number of queries
-    per registered batch check). Besides those: lock, load, UPDATE of the started, UPDATE
-    of the held, history INSERT, outbox INSERT and pending outbox SELECT. Returns the
-    last key taken, or None when no more are due."""
-    due = [Q(status=status, start__lte=on)]
+    ``after``: locked by their keys alone (as ``_lock_batch`` does), then, but for those
+    ``held_now`` (put on hold earlier in this run), loaded and judged by
+    ``readiness.missing_for_start_many`` (a fixed number of queries per registered batch
+    check). Besides those: lock, load, UPDATE of the started, UPDATE of the held,
+    history INSERT, outbox INSERT and pending outbox SELECT. Returns the last key taken,
+    or None when no more are due."""
+    due = Rotation.objects.select_for_update(skip_locked=True).filter(
+        organization=organization, status=status, start__lte=on
+    )
     if after is not None:
-        due.append(Q(start__gt=after[0]) | Q(start=after[0], pk__gt=after[1]))
-    batch = _lock_batch(
+        due = due.filter(Q(start__gt=after[0]) | Q(start=after[0], pk__gt=after[1]))
+    keys = list(due.order_by("start", "pk").values_list("start", "pk")[:batch_size])
+    if not keys:
+        return None
+    if status == RotationStatus.ON_HOLD:  # those held by this run were judged already
+        ids = [pk for start, pk in keys if not held_now.met(start, pk)]
+    else:
+        ids = [pk for _, pk in keys]
+    batch = _load(
         organization,
-        *due,
+        ids,
         order=("start", "pk"),
-        size=batch_size,
         related=("student__user", "student__profile", "attending"),
     )
-    if not batch:
-        return None
     missing = readiness.missing_for_start_many(batch)
     started = [rotation for rotation in batch if not missing[rotation.pk]]
     held = [
@@ -272,6 +313,7 @@ def _start_batch(organization, status, on, after, batch_size, admins, counts) ->
     for rotation in held:
         rotation.status = RotationStatus.ON_HOLD
         rotation.hold_reason = "\n".join(lines[rotation.pk])
+        held_now.add(rotation)
     if started:
         Rotation.objects.filter(pk__in=[rotation.pk for rotation in started]).update(
             status=RotationStatus.IN_PROGRESS, hold_reason=""
@@ -291,9 +333,9 @@ def _start_batch(organization, status, on, after, batch_size, admins, counts) ->
     notify_many(organization, emails)
     counts["started"] += len(started)
     counts["on_hold"] += len(held)
-    if len(batch) < batch_size:
-        return None  # nothing more is due among the candidates
-    return (batch[-1].start, batch[-1].pk)
+    if len(keys) < batch_size:
+        return None  # nothing more is due in this status
+    return keys[-1]
 
 
 def _put_on_hold(organization, held: list[Rotation]) -> None:

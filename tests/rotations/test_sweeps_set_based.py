@@ -16,7 +16,7 @@ from documents.models import DocumentType
 from documents.requirements import set_organization_types
 from notifications.models import OutboundEmail
 from payments.models import Installment, Invoice, SchoolDecision, SchoolPayment
-from rotations import lifecycle, sweeps
+from rotations import lifecycle, readiness, sweeps
 from rotations.models import Rotation, RotationEvent
 from rotations.readiness import ReadinessItem
 from rotations.services import rotation_context
@@ -456,3 +456,26 @@ def test_a_held_rotation_that_became_ready_starts_and_is_announced(cast):
     assert heard == [("started", rotation.pk, {"by": None})]
     assert events_of([rotation]) == [(rotation.pk, "in_progress", None, "")]
     assert emails("rotation_on_hold") == emails("rotation_on_hold_admin") == []
+
+
+def test_a_rotation_this_run_put_on_hold_is_not_judged_again_with_those_on_hold(cast):
+    """Each rotation is judged once a run: the walk over rotations on hold skips the ones
+    the same run has just held, across batches; those already on hold are judged."""
+    demo = cast["demo"]
+    documents_required(demo)
+    held_before = make(demo, 2, status="on_hold", start=TODAY - timedelta(weeks=1))
+    due = due_to_start(demo, 5)
+    judged = []
+
+    def unready(rotation):
+        judged.append(rotation.pk)
+        return [ReadinessItem("document_missing", "Upload your TB test.")]
+
+    readiness.register(unready)
+    try:
+        counts, _ = run(sweeps.start_due_rotations, demo, on=TODAY, batch_size=2)
+    finally:
+        readiness.unregister(unready)
+    assert counts == {"started": 0, "on_hold": 5}
+    assert sorted(judged) == sorted(rotation.pk for rotation in held_before + due)
+    assert statuses(held_before + due) == {"on_hold"}
