@@ -26,3 +26,12 @@ def remind_and_expire_requests() -> dict:
 @shared_task
 def start_due_rotations() -> dict:
     return _totals(sweep_each_organization(sweeps.start_due_rotations), started=0, on_hold=0)
+
+
+@shared_task
+def refresh_stale_next_free_weeks() -> int:
+    """Beat: keep again the free-week summary search reads (rotations.free_weeks) of
+    attendings whose summary was never kept or was kept before this week began."""
+    from rotations.free_weeks import refresh_stale_next_free_weeks as refresh
+
+    return sum(sweep_each_organization(refresh))

@@ -266,6 +266,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "documents.tasks.send_document_reminders",
         "schedule": 60 * 60.0,
     },
+    "refresh-next-free-weeks": {
+        "task": "rotations.tasks.refresh_stale_next_free_weeks",
+        "schedule": 60 * 60.0,
+    },
     "letter-reminders": {
         "task": "lor.tasks.send_letter_reminders",
         "schedule": 60 * 60.0,
