@@ -2,6 +2,10 @@
 
     .venv/bin/python scripts/bench.py            # 40,000 attendings × 2 organizations
     BENCH_ATTENDINGS=4000 .venv/bin/python scripts/bench.py   # a quicker look
+    BENCH_REUSE=1 BENCH_ONLY=search .venv/bin/python scripts/bench.py  # while tuning
+
+``BENCH_REUSE=1`` keeps a database an earlier run built; ``BENCH_ONLY`` names the parts
+to run (search, throughput, approvals, sweeps), all by default.
 
 It works in its own PostgreSQL database (``usdoctors_bench``, dropped and made again),
 with debug off and a Redis broker, so background work is queued as in production and
@@ -43,6 +47,8 @@ SWEEP_ROWS = int(os.environ.get("BENCH_SWEEP_ROWS", "100000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "60"))
 THROUGHPUT_SECONDS = float(os.environ.get("BENCH_THROUGHPUT_SECONDS", "8"))
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
+REUSE = os.environ.get("BENCH_REUSE") == "1"
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
 POOL = 20  # database connections serving the 100 concurrent approvals
 
 os.environ.update(
@@ -56,15 +62,21 @@ os.environ.update(
 os.environ.pop("DJANGO_DEBUG", None)
 
 
-def recreate_database() -> None:
+def recreate_database() -> bool:
+    """Make the bench database afresh, or keep it under BENCH_REUSE=1; True if made."""
     import psycopg2
 
     connection = psycopg2.connect(ADMIN_URL)
     connection.autocommit = True
     with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE])
+        if REUSE and cursor.fetchone():
+            connection.close()
+            return False
         cursor.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         cursor.execute(f"CREATE DATABASE {DATABASE}")
     connection.close()
+    return True
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -98,33 +110,38 @@ class Table:
 def main() -> None:
     started = time.monotonic()
     print(f"Building {DATABASE}: {ORGANIZATIONS} × {ATTENDINGS} attendings…", flush=True)
-    recreate_database()
+    made = recreate_database()
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    seed_started = time.monotonic()
-    call_command("seed_scale", attendings=ATTENDINGS, organizations=ORGANIZATIONS)
-    seed_seconds = time.monotonic() - seed_started
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
     table = Table()
-    table.add(
-        f"seed_scale {ORGANIZATIONS} × {ATTENDINGS:,} attendings",
-        "",
-        "",
-        "",
-        "",
-        f"{seed_seconds:.0f} s",
-    )
-    requests_in_process(table)
-    throughput(table)
-    approvals(table)
-    sweeps(table)
+    if made:
+        seed_started = time.monotonic()
+        call_command("seed_scale", attendings=ATTENDINGS, organizations=ORGANIZATIONS)
+        seed_seconds = time.monotonic() - seed_started
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        table.add(
+            f"seed_scale {ORGANIZATIONS} × {ATTENDINGS:,} attendings",
+            "",
+            "",
+            "",
+            "",
+            f"{seed_seconds:.0f} s",
+        )
+    for part, run in (
+        ("search", requests_in_process),
+        ("throughput", throughput),
+        ("approvals", approvals),
+        ("sweeps", sweeps),
+    ):
+        if not ONLY or part in ONLY:
+            run(table)
     table.print()
     print(f"\n(bench took {time.monotonic() - started:.0f} s)")
 

@@ -186,6 +186,10 @@ def build_installments(count):
             ),
             batch_size=CHUNK,
         )
+        # Issued yesterday: the sweep leaves an invoice issued today to its own email.
+        Invoice.objects.filter(pk__in=[invoice.pk for invoice in invoices]).update(
+            created_at=timezone.now() - timedelta(days=1)
+        )
         Installment.objects.bulk_create(
             (
                 Installment(
