@@ -179,7 +179,12 @@ def keep_next_free_week(attending_ids: Iterable[int]) -> None:
 def stale(earliest: date) -> Q:
     """Attendings whose kept week and mask were not kept from ``earliest`` (next Monday):
     never kept, or kept before this week began (the mask's base has moved on)."""
-    return Q(next_free_week_from__isnull=True) | ~Q(next_free_week_from=earliest)
+    # Three ranges of the index listed_by_soonest rather than a negation it cannot use.
+    return (
+        Q(next_free_week_from__isnull=True)
+        | Q(next_free_week_from__lt=earliest)
+        | Q(next_free_week_from__gt=earliest)
+    )
 
 
 def refresh_stale_next_free_weeks(organization, *, batch_size: int = BATCH_SIZE) -> int:

@@ -152,6 +152,13 @@ class AttendingProfile(TenantModel):
                 condition=models.Q(listed=True),
                 name="listed_by_rate",
             ),
+            # Search's soonest order for attendings kept from next Monday
+            # (rotations.search.SoonestFreeWeekResults), and finding the others.
+            models.Index(
+                fields=["organization", "next_free_week_from", "next_free_week", "weekly_rate"],
+                condition=models.Q(listed=True),
+                name="listed_by_soonest",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -38,7 +38,7 @@ from django.db.models import F, QuerySet, TextField
 from django.db.models.functions import Cast, Collate
 from django.utils import timezone
 
-from rotations.free_weeks import MASK_WEEKS, soonest_free_week
+from rotations.free_weeks import MASK_WEEKS, first_free_week, soonest_free_week, stale
 from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
 from rotations.services import next_monday
 from usdoctors.errors import Invalid
@@ -47,6 +47,9 @@ from usdoctors.money import card_surcharge, to_cents
 SORT_PRICE = "price"
 SORT_SOONEST = "soonest"
 SORTS = {SORT_SOONEST: "Soonest start", SORT_PRICE: "Lowest weekly rate"}
+# Results per page, the page's and the API's default (the API's page_size may ask for up
+# to 100): a screenful on a phone, and what keeps a page quick to render.
+PAGE_SIZE = 20
 CALENDAR_WEEKS = 26
 
 
@@ -286,9 +289,11 @@ class SearchResults:
 
 
 class SoonestFreeWeekResults(SearchResults):
-    """No weeks filter: every candidate matches, with its soonest free week from
-    ``earliest`` — the kept ``next_free_week`` when it is still bookable, else looked up
-    (rotations.free_weeks). All in one ordered, limited query."""
+    """No weeks filter: every candidate matches, with its soonest free week from next
+    Monday. Attendings whose summary was kept from next Monday (rotations.free_weeks)
+    have it kept: the index ``listed_by_soonest`` hands them over in order, so a page
+    reads ``offset + limit`` index entries. The others (kept before this week began, not
+    kept yet) are looked up one by one and merged in: one query either way."""
 
     def __init__(self, candidates, filters, earliest, surcharge_rate):
         super().__init__(filters, surcharge_rate)
@@ -299,24 +304,54 @@ class SoonestFreeWeekResults(SearchResults):
         return self.candidates.count()
 
     def _page(self, offset: int, limit: int, *, with_total: bool = False):
-        rows = self.candidates.annotate(first_start=soonest_free_week(self.earliest))
+        if limit <= 0:
+            return ([], None) if with_total else []
+        columns = ("pk", "weekly_rate", "display_name", "minimum_weeks", "first_start")
         if self.filters.sort == SORT_PRICE:
-            rows = rows.order_by("weekly_rate", name_order(), "pk")
-        else:
-            rows = rows.order_by(
-                F("first_start").asc(nulls_last=True), "weekly_rate", name_order(), "pk"
+            rows = (
+                self.candidates.annotate(first_start=soonest_free_week(self.earliest))
+                .order_by("weekly_rate", name_order(), "pk")
+                .values_list(*columns)[offset : offset + limit]
             )
-        rows = rows.values_list("pk", "weekly_rate", "display_name", "minimum_weeks", "first_start")
+        else:
+            rows = self._soonest_rows(columns, offset, limit)
         weeks = self.filters.weeks
         matches = [
-            _Match(pk, rate, name, weeks or minimum_weeks, start)
-            for pk, rate, name, minimum_weeks, start in (
-                rows[offset : offset + limit] if limit > 0 else []
-            )
+            _Match(pk, Decimal(rate), name, weeks or minimum_weeks, _as_date(start))
+            for pk, rate, name, minimum_weeks, start in rows
         ]
         # Every candidate matches: the index answers the page alone (LIMIT), and counting
         # them apart costs less than a window over all of them.
         return (matches, None) if with_total else matches
+
+    def _soonest_rows(self, columns, offset: int, limit: int) -> list[tuple]:
+        kept = (
+            self.candidates.filter(next_free_week_from=self.earliest)
+            .annotate(first_start=F("next_free_week"))
+            .order_by(F("next_free_week").asc(nulls_last=True), "weekly_rate", name_order(), "pk")
+            .values_list(*columns)[: offset + limit]
+        )
+        looked_up = (
+            self.candidates.filter(stale(self.earliest))
+            .annotate(first_start=first_free_week(self.earliest))
+            .values_list(*columns)
+        )
+        kept_sql, kept_params = kept.query.sql_with_params()
+        looked_up_sql, looked_up_params = looked_up.query.sql_with_params()
+        sql = (
+            f"SELECT * FROM (SELECT * FROM ({kept_sql}) k "
+            f"UNION ALL SELECT * FROM ({looked_up_sql}) l) u "
+            f"ORDER BY u.first_start IS NULL, u.first_start, u.weekly_rate, "
+            f"{_name_sql('u.display_name')}, u.pk LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*kept_params, *looked_up_params, limit, offset])
+            return cursor.fetchall()
+
+
+def _name_sql(column: str) -> str:
+    """``name_order`` in raw SQL."""
+    return f'{column} COLLATE "C"' if connection.vendor == "postgresql" else column
 
 
 # N consecutive free weeks starting in [A, B]: weeks whose kept free run is N or more
@@ -382,9 +417,7 @@ class RunResults(SearchResults):
             "c.id, c.weekly_rate, c.display_name, c.minimum_weeks, s.first_start, "
             "COUNT(*) OVER () AS total"
         )
-        name = (
-            'c.display_name COLLATE "C"' if connection.vendor == "postgresql" else "c.display_name"
-        )
+        name = _name_sql("c.display_name")
         if self.filters.sort == SORT_PRICE:
             order = f"c.weekly_rate, {name}, c.id"
         else:
@@ -406,29 +439,22 @@ class MaskRunResults(RunResults):
 
     With F the mask (bit i: the week ``base + i`` is free), the N-week runs start at the
     bits of ``F & F>>1 & … & F>>(N-1)``; masked to the bits of [A, B], the lowest bit
-    left is the first start. The mask answers for an attending when its base is not
-    after A and no run it cannot see could count: no free week past the mask, or B
-    early enough that a run starting by B ends inside it. Otherwise, and for a mask not
-    kept yet, the attending's weeks are looked up (the ``free_runs`` rows), as
-    ``RunResults`` does for all."""
+    left is the first start. The mask answers for an attending kept from next Monday
+    (the base every attending has once kept this week, so the bits of [A, B] are the same
+    for all) when no run it cannot see could count: no free week past the mask, or B
+    early enough that a run starting by B ends inside it. Otherwise (kept before this
+    week began, or not kept) the attending's weeks are looked up (the ``free_runs``
+    rows), as ``RunResults`` does for all."""
 
-    def _first_start(self) -> str:
-        """SQL for an attending's first qualifying start (NULL when none), over ``c``."""
+    def _query(self, columns: str) -> tuple[str, list]:
         f = self.filters
-        start = f"DATE '{self.earliest.isoformat()}'"
-        latest = f"DATE '{f.start_to.isoformat()}'" if f.start_to is not None else None
-        base = "c.next_free_week_from"
+        base = next_monday()
         horizon = MASK_WEEKS - 1
         # A's week rounds up, B's down: A and B need not be Mondays (B may even fall
-        # before the base, leaving no week).
-        first_bit = f"((({start} - {base}) + 6) / 7)"
-        last_bit = (
-            f"LEAST(FLOOR(({latest} - {base}) / 7.0)::int, {horizon})" if latest else str(horizon)
-        )
-        window = (
-            f"(CASE WHEN {first_bit} > {last_bit} THEN 0::bigint "
-            f"ELSE (1::bigint << ({last_bit} + 1)) - (1::bigint << {first_bit}) END)"
-        )
+        # before next Monday, leaving no week).
+        first_bit = -(-(self.earliest - base).days // 7)
+        last_bit = horizon if f.start_to is None else min((f.start_to - base).days // 7, horizon)
+        window = (1 << (last_bit + 1)) - (1 << first_bit) if first_bit <= last_bit else 0
 
         def runs(n: int) -> str:
             return " & ".join(
@@ -444,28 +470,24 @@ class MaskRunResults(RunResults):
                 + " ".join(f"WHEN {n} THEN ({runs(n)})" for n in range(1, MAX_WEEKS + 1))
                 + " END)"
             )
-        hit = f"({run_mask} & {window})"
-        from_mask = (
-            f"CASE WHEN {hit} = 0 THEN NULL "
-            f"ELSE {base} + 7 * round(ln(({hit} & -{hit})::float8) / ln(2.0))::int END"
-        )
-        sees_every_run = f"(c.last_free_week IS NULL OR c.last_free_week <= {base} + {7 * horizon}"
-        if latest:
-            sees_every_run += f" OR ({latest} - {base}) / 7 + {weeks} - 1 <= {horizon}"
-        sees_every_run += ")"
+        past_mask = f"DATE '{(base + timedelta(weeks=horizon)).isoformat()}'"
+        sees_every_run = f"c.last_free_week IS NULL OR c.last_free_week <= {past_mask}"
+        if f.start_to is not None:
+            # A run starting by B ends inside the mask for N up to this many weeks.
+            sees_every_run += f" OR {weeks} <= {horizon + 1 - (f.start_to - base).days // 7}"
+        start = f"DATE '{self.earliest.isoformat()}'"
+        latest = f"AND w.week_start <= DATE '{f.start_to.isoformat()}' " if f.start_to else ""
         looked_up = (
             "(SELECT MIN(w.week_start) FROM rotations_availabilityweek w "
-            f"WHERE w.organization_id = {int(self.organization.pk)} AND w.attending_id = c.id "
-            f"AND w.week_start >= {start} "
-            + (f"AND w.week_start <= {latest} " if latest else "")
-            + f"AND w.free_run >= {weeks})"
+            f"WHERE w.organization_id = {int(self.organization.pk)} AND w.attending_id = i.id "
+            f"AND w.week_start >= {start} {latest}AND w.free_run >= {weeks})"
         )
-        return (
-            f"CASE WHEN {base} IS NOT NULL AND {base} <= {start} AND {sees_every_run} "
-            f"THEN {from_mask} ELSE {looked_up} END"
+        if not f.weeks:
+            looked_up = looked_up.replace("c.minimum_weeks", "i.minimum_weeks")
+        from_mask = (
+            f"CASE WHEN i.hit = 0 THEN NULL ELSE DATE '{base.isoformat()}' "
+            "+ 7 * round(ln((i.hit & -i.hit)::float8) / ln(2.0))::int END"
         )
-
-    def _query(self, columns: str) -> tuple[str, list]:
         candidates_sql, params = self.candidates.values(
             "id",
             "weekly_rate",
@@ -475,13 +497,17 @@ class MaskRunResults(RunResults):
             "free_mask",
             "last_free_week",
         ).query.sql_with_params()
-        # One pass over the candidates; ``s`` names the computed start as RunResults'
-        # columns expect it.
+        # Each step is computed once per attending (OFFSET 0 keeps PostgreSQL from
+        # folding the steps together and computing them again where they are used).
         sql = (
-            f"WITH x AS (SELECT c.*, {self._first_start()} AS first_start "
-            f"FROM ({candidates_sql}) c) "
-            f"SELECT {columns} FROM x c CROSS JOIN LATERAL (SELECT c.first_start) s "
-            "WHERE c.first_start IS NOT NULL"
+            f"SELECT {columns} FROM ("
+            "SELECT i.id, i.weekly_rate, i.display_name, i.minimum_weeks, "
+            f"CASE WHEN i.kept THEN {from_mask} ELSE {looked_up} END AS first_start "
+            "FROM (SELECT c.id, c.weekly_rate, c.display_name, c.minimum_weeks, "
+            f"c.next_free_week_from = DATE '{base.isoformat()}' AND ({sees_every_run}) AS kept, "
+            f"{run_mask} & {window} AS hit "
+            f"FROM ({candidates_sql}) c OFFSET 0) i OFFSET 0) c "
+            "CROSS JOIN LATERAL (SELECT c.first_start) s WHERE c.first_start IS NOT NULL"
         )
         return sql, list(params)
 

@@ -10,14 +10,14 @@ from accounts.choices import Specialty
 from rotations import search
 from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AttendingProfile
-from usdoctors.api import Pagination
 from usdoctors.dates import validate_sane_date
 from usdoctors.errors import Invalid
 from usdoctors.views import member_required
+from usdoctors.widgets import QuickSelect
 
 SEARCH_TEMPLATE = "rotations/attending_search.html"
 RESULTS_TEMPLATE = "rotations/_search_results.html"
-PAGE_SIZE = Pagination.page_size
+PAGE_SIZE = search.PAGE_SIZE
 
 ANY = [("", "Any")]
 RESIDENCY_CHOICES = [("", "Any"), ("yes", "Yes"), ("no", "No")]
@@ -28,16 +28,22 @@ def _type_label(label: str) -> str:
 
 
 class AttendingSearchForm(forms.Form):
-    specialty = forms.ChoiceField(choices=ANY + Specialty.choices, required=False)
+    specialty = forms.ChoiceField(
+        choices=ANY + Specialty.choices, required=False, widget=QuickSelect
+    )
     rotation_type = forms.ChoiceField(
         label="Rotation type",
         choices=ANY + [(value, _type_label(label)) for value, label in RotationType.choices],
         required=False,
+        widget=QuickSelect,
     )
-    mode = forms.ChoiceField(choices=ANY + Mode.choices, required=False)
-    state = forms.ChoiceField(choices=ANY + US_STATES, required=False)
+    mode = forms.ChoiceField(choices=ANY + Mode.choices, required=False, widget=QuickSelect)
+    state = forms.ChoiceField(choices=ANY + US_STATES, required=False, widget=QuickSelect)
     setting = forms.ChoiceField(
-        label="Practice setting", choices=ANY + PracticeSetting.choices, required=False
+        label="Practice setting",
+        choices=ANY + PracticeSetting.choices,
+        required=False,
+        widget=QuickSelect,
     )
     has_residency_program = forms.TypedChoiceField(
         label="Residency program in the specialty",
@@ -45,6 +51,7 @@ class AttendingSearchForm(forms.Form):
         coerce=lambda value: value == "yes",
         empty_value=None,
         required=False,
+        widget=QuickSelect,
     )
     weeks = forms.IntegerField(
         label="Weeks in a row",
@@ -78,7 +85,9 @@ class AttendingSearchForm(forms.Form):
         required=False,
         widget=forms.NumberInput(attrs={"step": "1", "inputmode": "decimal"}),
     )
-    sort = forms.ChoiceField(label="Sort by", choices=list(search.SORTS.items()), required=False)
+    sort = forms.ChoiceField(
+        label="Sort by", choices=list(search.SORTS.items()), required=False, widget=QuickSelect
+    )
 
     FIELDSETS = (
         ("What", ("specialty", "rotation_type", "mode")),

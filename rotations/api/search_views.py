@@ -81,6 +81,7 @@ class SearchPagination(Pagination):
     """Each page read with its count in one query (rotations.search.SearchPaginator)."""
 
     django_paginator_class = search.SearchPaginator
+    page_size = search.PAGE_SIZE
 
 
 class AttendingSearchView(generics.ListAPIView):

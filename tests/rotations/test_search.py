@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Membership
+from rotations import search
 from rotations.free_weeks import rebuild_free_weeks
 from rotations.models import AttendingProfile, AvailabilityWeek, validate_npi
 from rotations.search import (
@@ -502,7 +503,7 @@ def test_empty_results_say_what_to_change(doctor, demo, client_for):
     assert "Ask for fewer weeks in a row, or widen the start dates." in html
 
 
-# --- A page of 50 results in at most 8 queries -----------------------------------------
+# --- A page of 20 results in at most 8 queries -----------------------------------------
 
 
 @pytest.fixture
@@ -525,14 +526,14 @@ def crowd(demo, northside):
     [{}, {"sort": "price"}, {"weeks": 2, "start_from": monday(1), "start_to": monday(8)}],
     ids=["soonest", "price", "window"],
 )
-def test_search_api_page_of_50_in_at_most_8_queries(
+def test_search_api_page_of_20_in_at_most_8_queries(
     crowd, demo, client_for, params, django_assert_max_num_queries
 ):
     client = client_for(demo["student"])
     with django_assert_max_num_queries(8):
         response = client.get(SEARCH, params)
     assert response.status_code == 200
-    assert len(response.json()["results"]) == 50
+    assert len(response.json()["results"]) == search.PAGE_SIZE == 20
     assert response.json()["count"] == 65
     assert all(row["display_name"].startswith("Crowd demo") for row in response.json()["results"])
 
@@ -542,7 +543,7 @@ def test_search_api_page_of_50_in_at_most_8_queries(
     [{}, {"sort": "price"}, {"weeks": 2, "start_from": monday(1), "start_to": monday(8)}],
     ids=["soonest", "price", "window"],
 )
-def test_search_page_of_50_in_at_most_8_queries(
+def test_search_page_of_20_in_at_most_8_queries(
     crowd, demo, client_for, params, django_assert_max_num_queries
 ):
     client = client_for(demo["student"])
@@ -550,11 +551,12 @@ def test_search_page_of_50_in_at_most_8_queries(
         response = client.get("/attendings/", params)
     html = response.content.decode()
     assert response.status_code == 200
-    assert len(re.findall(r'<li class="card result">', html)) == 50
-    assert "65 attendings found, showing 1–50" in html
+    assert len(re.findall(r'<li class="card result">', html)) == 20
+    assert "65 attendings found, showing 1–20" in html
     assert 'rel="next"' in html
-    second = client.get("/attendings/", {**params, "page": 2}).content.decode()
-    assert len(re.findall(r'<li class="card result">', second)) == 15
+    last = client.get("/attendings/", {**params, "page": 4}).content.decode()
+    assert len(re.findall(r'<li class="card result">', last)) == 5
+    assert "showing 61–65" in last
 
 
 # --- Demo data --------------------------------------------------------------------------
