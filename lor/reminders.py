@@ -9,7 +9,7 @@ A set-based sweep (STYLE §6): a batch of due letters is taken in
 ``(next_reminder_on, id)`` order and locked (``FOR UPDATE SKIP LOCKED``: two sweeps
 share the work, a letter being marked uploaded is left for the next run); one
 ``notify_many`` writes the emails with one INSERT … ON CONFLICT DO NOTHING, and one
-``bulk_update`` moves each letter's next date. A batch costs the same few queries
+``update_each`` moves each letter's next date. A batch costs the same few queries
 whatever its size; batches repeat until no letter is due or the time budget is spent.
 """
 
@@ -24,6 +24,7 @@ from django.utils import timezone
 from lor.models import Letter, LetterStatus
 from lor.services import letter_context, next_reminder, writer_address
 from notifications.services import notify_many
+from usdoctors.bulk import update_each
 
 BATCH_SIZE = 2000
 TIME_BUDGET_SECONDS = 60.0
@@ -61,7 +62,6 @@ def _remind_batch(organization, today: date, batch_size: int) -> int:
             next_reminder_on__lte=today,
         )
         .select_related(
-            "organization",
             "attending__membership__user",
             "student__user",
             "student__profile",
@@ -73,6 +73,7 @@ def _remind_batch(organization, today: date, batch_size: int) -> int:
         return 0
     rows = []
     for letter in batch:
+        letter.organization = organization  # loaded once, not joined to every letter
         letter.reminders_sent += 1
         rows.append(
             (
@@ -88,5 +89,5 @@ def _remind_batch(organization, today: date, batch_size: int) -> int:
         )
         letter.next_reminder_on = next_reminder(today, letter.target_on)
     notify_many(organization, rows)
-    Letter.objects.bulk_update(batch, ["reminders_sent", "next_reminder_on"])
+    update_each(batch, ["reminders_sent", "next_reminder_on"])
     return len(batch)

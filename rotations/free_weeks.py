@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from django.db.models import Case, DateField, F, OuterRef, Q, Subquery, Value, When
 
 from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
+from usdoctors.bulk import update_each
 from usdoctors.dates import next_monday
 
 BATCH_SIZE = 5000
@@ -83,8 +84,7 @@ def keep_free_weeks(attending_id: int, starts: Iterable[date]) -> None:
     # The week after the last change is unchanged: its stored run is right.
     following = rows.pop(0) if rows and rows[0].week_start > last else None
     changed = _recount(rows, following)
-    if changed:
-        AvailabilityWeek.objects.bulk_update(changed, ["free_run"])
+    update_each(changed, ["free_run"])
     keep_next_free_week([attending_id])
 
 
@@ -127,7 +127,8 @@ def rebuild_free_weeks(attending_ids: Iterable[int]) -> None:
     if not ids:
         return
     changed = count_free_runs(AvailabilityWeek.objects.filter(attending_id__in=ids))
-    AvailabilityWeek.objects.bulk_update(changed, ["free_run"], batch_size=5000)
+    for start in range(0, len(changed), BATCH_SIZE):
+        update_each(changed[start : start + BATCH_SIZE], ["free_run"])
     keep_next_free_week(ids)
 
 
@@ -169,11 +170,11 @@ def keep_next_free_week(attending_ids: Iterable[int]) -> None:
                 last_free_week=last,
             )
         )
-    AttendingProfile.objects.bulk_update(
-        profiles,
-        ["next_free_week", "next_free_week_from", "free_mask", "last_free_week"],
-        batch_size=BATCH_SIZE,
-    )
+    for start in range(0, len(profiles), BATCH_SIZE):
+        update_each(
+            profiles[start : start + BATCH_SIZE],
+            ["next_free_week", "next_free_week_from", "free_mask", "last_free_week"],
+        )
 
 
 def stale(earliest: date) -> Q:

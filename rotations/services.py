@@ -302,6 +302,7 @@ def approve_rotation(rotation: Rotation, *, by: Membership) -> Rotation:
     """Approve a request within the response window (§5). The weeks are locked in date
     order and each must have a free place, else 409 names the first full week."""
     _require_attending_of(rotation, by)
+    _refuse_if_already_full(rotation)
     weeks = lock_weeks(rotation.attending, rotation.week_starts)
     rotation = lock_rotation(rotation)
     _require_status(rotation, RotationStatus.REQUESTED, action="approved")
@@ -321,6 +322,29 @@ def approve_rotation(rotation: Rotation, *, by: Membership) -> Rotation:
         dedupe_key=f"rotation-approved:{rotation.pk}",
     )
     return rotation
+
+
+def _refuse_if_already_full(rotation: Rotation) -> None:
+    """A request whose weeks are already full is refused before any lock is taken, with
+    the 409 the locked check gives: the refusal holds as of this read, so a hundred
+    attempts on a week that filled up answer at once instead of queueing for its lock.
+    Only refusing is decided here; booking a place still takes the locks. A request no
+    longer waiting (or past its window) is left to the locked path, whose message says
+    so."""
+    if rotation.status != RotationStatus.REQUESTED or timezone.now() > rotation.respond_by:
+        return
+    weeks = {
+        week.week_start: week
+        for week in AvailabilityWeek.objects.filter(
+            organization_id=rotation.organization_id,
+            attending_id=rotation.attending_id,
+            week_start__in=rotation.week_starts,
+        )
+    }
+    for start in rotation.week_starts:
+        require_free_place(
+            rotation.attending, start, weeks.get(start), unpublished="no longer hosts"
+        )
 
 
 def require_unmoved(rotation: Rotation, *, since: date) -> None:

@@ -358,15 +358,20 @@ def approvals(table: Table) -> None:
     from usdoctors.dates import next_monday
     from usdoctors.errors import DomainError
 
+    week_start = next_monday() + timedelta(weeks=60)
     with scopes_disabled():
-        attending = AttendingProfile.objects.filter(organization__slug="scale1").order_by("pk")[0]
+        # An attending not used by an earlier run (BENCH_REUSE) for that week.
+        attending = (
+            AttendingProfile.objects.filter(organization__slug="scale1")
+            .exclude(weeks__week_start=week_start)
+            .order_by("pk")[0]
+        )
         organization = attending.organization
         students = list(
             Membership.objects.filter(organization=organization, role="student").order_by("pk")[
                 :100
             ]
         )
-        week_start = next_monday() + timedelta(weeks=60)
         AvailabilityWeek.objects.create(
             organization=organization, attending=attending, week_start=week_start, capacity=2
         )

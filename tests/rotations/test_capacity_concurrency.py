@@ -16,13 +16,14 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
-from rotations import date_changes
+from rotations import date_changes, services
 from rotations.choices import BOOKED_STATUSES
 from rotations.date_changes import accept_date_change, postpone_rotation
+from rotations.locks import lock_weeks
 from rotations.models import AvailabilityWeek, DateChange, Rotation
 from rotations.services import cancel_rotation, long_date
 from tests import factories
@@ -333,3 +334,47 @@ def test_accepting_a_date_change_while_an_admin_postpones_never_deadlocks(
     assert moved.start == approved.start + timedelta(weeks=7)
     assert change.status == "declined"
     assert_capacity_consistent(approved.attending)
+
+
+def test_a_request_for_a_week_already_full_is_refused_without_waiting_for_its_lock(demo):
+    """While another transaction holds the week's lock, approving a request for it that
+    is already full answers 409 at once (no lock is awaited: a 1 s lock timeout would
+    fail the approval with a lock error instead)."""
+    week_start = factories.next_monday(3)
+    with scopes_disabled():
+        attending = factories.AttendingProfileFactory(
+            organization=demo["org"], membership=demo["attending"]
+        )
+        factories.AvailabilityWeekFactory(
+            attending=attending, week_start=week_start, capacity=1, booked=1
+        )
+        full = factories.RotationFactory(attending=attending, start=week_start, weeks=1)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        try:
+            with transaction.atomic(), scope(organization=demo["org"].pk):
+                lock_weeks(attending, [week_start])
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(timeout=30)
+        with transaction.atomic(), scope(organization=demo["org"].pk):
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '1s'")
+            with pytest.raises(Conflict) as refused:
+                services.approve_rotation(full, by=demo["attending"])
+        assert refused.value.code == "week_full"
+        assert f"The week of {long_date(week_start)} is full" in refused.value.message
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    with scopes_disabled():
+        full.refresh_from_db()
+        assert full.status == "requested"
+        assert AvailabilityWeek.objects.get(attending=attending, week_start=week_start).booked == 1
