@@ -39,8 +39,8 @@ def test_student_signs_up_submits_and_admin_verifies(
     page.get_by_label("Email").fill(STUDENT_EMAIL)
     page.get_by_role("textbox", name="Password", exact=True).fill(STUDENT_PASSWORD)
     page.get_by_label("Password (again)").fill(STUDENT_PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Verify your email address")).to_be_visible()
 
     # Follow the link from the outbox email; confirming signs the student in.
     page.goto(confirmation_link(STUDENT_EMAIL))
