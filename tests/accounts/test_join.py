@@ -340,3 +340,107 @@ def test_account_page_of_a_non_member_offers_to_join(world):
 def test_account_page_needs_a_login(world):
     response = Client(HTTP_HOST=host_of(world["demo"]["org"])).get("/account/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+# --- Profile labels and the country list (issue 11) ---------------------------------------
+
+
+def test_profile_pages_show_labels_and_a_back_link(world, client_for):
+    student = world["demo"]["student"]
+    with scopes_disabled():
+        profile = student.profile
+        profile.specialty_interests = ["internal_medicine", "ob_gyn"]
+        profile.save()
+    admin_page = client_for(world["demo"]["admin"]).get(f"/students/{profile.pk}/")
+    text = admin_page.content.decode()
+    assert "Internal medicine, OB/GYN" in text and "internal_medicine" not in text
+    assert "Current student or graduate</dt><dd>Graduate of a medical school (IMG)" in text
+    assert "Manipal College of Medical Sciences, Nepal" in text
+    assert 'data-testid="back-link"' in text
+    assert 'data-testid="back-link"' in client_for(student).get("/profile/").content.decode()
+
+
+@pytest.fixture
+def incomplete_student(world):
+    with scopes_disabled():
+        return factories.StudentFactory(
+            organization=world["demo"]["org"], verification_status="incomplete"
+        )
+
+
+def test_country_must_come_from_the_list_on_the_page(incomplete_student, client_for):
+    form = client_for(incomplete_student).get("/profile/").context["form"]
+    assert ("NP", "Nepal") in list(form.fields["country"].choices)
+    response = client_for(incomplete_student).post(
+        "/profile/", {"full_name": "Sita Sharma", "country": "Narnia", "save": ""}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice. Narnia is not one of the available choices." in (
+        response.content.decode()
+    )
+    with scopes_disabled():
+        profile = StudentProfile.objects.get(membership=incomplete_student)
+    assert (profile.full_name, profile.country.code) != ("Sita Sharma", "Narnia")
+    assert profile.country.code == "NP"
+
+
+def test_country_must_come_from_the_list_in_the_api(incomplete_student, client_for):
+    client = client_for(incomplete_student)
+    bad = client.patch("/api/v1/profile", {"country": "XX"}, content_type="application/json")
+    assert bad.status_code == 400
+    assert "country" in bad.json()["errors"]
+    with scopes_disabled():
+        assert StudentProfile.objects.get(membership=incomplete_student).country.code == "NP"
+    good = client.patch("/api/v1/profile", {"country": "BR"}, content_type="application/json")
+    assert good.status_code == 200 and good.json()["country"] == "BR"
+
+
+def test_the_migration_maps_free_text_countries_to_codes():
+    from importlib import import_module
+
+    migration = import_module("accounts.migrations.0005_profile_country_list_and_kind_labels")
+    assert migration.country_code("Nepal") == "NP"
+    assert migration.country_code("  nepal ") == "NP"
+    assert migration.country_code("NPL") == "NP"
+    assert migration.country_code("United States") == "US"
+    assert migration.country_code("UK") == "GB"
+    assert migration.country_code("Russia") == "RU"
+    assert migration.country_code("Atlantis") == ""
+
+
+# --- Links in emails use the site's real address (issue 11) ------------------------------
+
+
+def test_email_links_outside_a_request_use_the_configured_port(world, settings):
+    from usdoctors.links import organization_url
+
+    settings.SITE_PORT = "8123"
+    assert organization_url(world["demo"]["org"], "/profile/") == (
+        "http://demo.localhost:8123/profile/"
+    )
+    settings.SITE_PORT = ""
+    settings.SITE_SCHEME = "https"
+    settings.SITE_DOMAIN = "usdoctors.example"
+    assert organization_url(world["demo"]["org"]) == "https://demo.usdoctors.example/"
+
+
+def test_email_links_written_in_a_request_use_its_host_and_port(world, client_for):
+    with scopes_disabled():
+        student = factories.StudentFactory(
+            organization=world["demo"]["org"], verification_status="incomplete"
+        )
+    client = client_for(student, host="demo.localhost:8765")
+    assert client.post("/api/v1/profile/submit").status_code == 200
+    with scopes_disabled():
+        email = OutboundEmail.objects.get(recipient=student.user.email)
+    assert email.context["profile_url"] == "http://demo.localhost:8765/profile/"
+    # Another organization's links keep the request's scheme and port.
+    with scopes_disabled():
+        factories.MembershipFactory(
+            organization=world["northside"]["org"], user=student.user, role="attending"
+        )
+    urls = [row["url"] for row in client.get("/account/").context["memberships"]]
+    assert urls == [
+        "http://demo.localhost:8765/dashboard/",
+        "http://northside.localhost:8765/dashboard/",
+    ]
