@@ -444,3 +444,14 @@ def test_email_links_written_in_a_request_use_its_host_and_port(world, client_fo
         "http://demo.localhost:8765/dashboard/",
         "http://northside.localhost:8765/dashboard/",
     ]
+
+
+def test_favicon_ico_redirects_to_the_static_svg_on_any_host(world):
+    for host in ("demo.localhost", "ghost.localhost"):
+        response = Client(HTTP_HOST=host).get("/favicon.ico")
+        assert response.status_code == 301
+        assert response["Location"] == "/static/favicon.svg"
+    page = Client(HTTP_HOST="demo.localhost").get("/")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in (
+        page.content.decode()
+    )
