@@ -455,3 +455,34 @@ def test_favicon_ico_redirects_to_the_static_svg_on_any_host(world):
     assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in (
         page.content.decode()
     )
+
+
+# --- Wording and the start page (issue 11) -------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/accounts/signup/", "/"])
+def test_pages_say_log_in_and_sign_up_never_sign_in(world, path):
+    text = Client(HTTP_HOST="demo.localhost").get(path).content.decode()
+    assert "Log in" in text
+    for wrong in ("Sign In", "Sign in", "sign in", "Sign Up", "Signup"):
+        assert wrong not in text, wrong
+
+
+def test_logging_out_says_logged_out(world, client_for):
+    client = client_for(world["demo"]["student"])
+    page = client.post("/accounts/logout/", follow=True)
+    assert [str(m) for m in page.context["messages"]] == ["You have logged out."]
+
+
+def test_start_page_describes_what_each_role_can_do_today(world):
+    text = Client(HTTP_HOST="demo.localhost").get("/").content.decode()
+    assert "Request, pay and upload documents" not in text
+    for promise in (
+        "Request the weeks you want",
+        "Pay once approved",
+        "Upload the documents",
+        "Ask for a letter of recommendation",
+        "Attendings publish their free weeks",
+        "admins verify profiles",
+    ):
+        assert promise in text, promise
