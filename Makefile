@@ -17,10 +17,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Local: SQLite, in-process background jobs, emails in var/emails/, simulated payments.
+# `make run PORT=8001` serves another port; emails written outside a request (the
+# in-process sweeps) link to it too (SITE_PORT).
+PORT ?= 8000
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
-	DJANGO_DEBUG=1 USDOCTORS_INPROCESS_BEAT=1 $(PY) manage.py runserver [::]:8000
+	DJANGO_DEBUG=1 USDOCTORS_INPROCESS_BEAT=1 SITE_PORT=$(PORT) $(PY) manage.py runserver [::]:$(PORT)
 
 # Full suite against real PostgreSQL, Redis and headless Chromium on localhost.
 test: install services chromium

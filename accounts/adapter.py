@@ -2,10 +2,14 @@
 through our outbox like every other email (DESIGN §3, §9)."""
 
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
+from django.urls import reverse
+from django_scopes import scopes_disabled
 
+from accounts.models import Membership
 from accounts.services import join_as_student
 from notifications.services import notify
 
@@ -28,10 +32,43 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def get_login_redirect_url(self, request) -> str:
-        """Members land on their dashboard; anyone else on the start page, which explains."""
+        """Members land on their dashboard. Anyone else logging in here lands on the page
+        saying where the account belongs and offering to join (DESIGN §3); platform
+        staff on the staff page."""
         from usdoctors.tenancy import current_membership
 
-        return "/dashboard/" if current_membership(request) else "/"
+        if current_membership(request):
+            return reverse("dashboard")
+        return reverse("staff_home" if request.user.is_staff else "join_organization")
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        """A sign-up with an address that already has an account (of this organization or
+        another): the email tells them to log in with it, which leads to joining here
+        (``join_organization``), or to reset a forgotten password. The sign-up page itself
+        never says whether the address has an account (allauth's enumeration guard)."""
+        from allauth.account.internal.flows.password_reset import get_reset_password_url
+
+        request = allauth_context.request
+        organization = getattr(request, "organization", None)
+        next_page = urlencode({"next": reverse("join_organization")})
+        login_path = f"{reverse('account_login')}?{next_page}"
+        with scopes_disabled():  # users are global (§2): is this one a member here?
+            already_member = (
+                organization is not None
+                and Membership.objects.filter(
+                    organization=organization, user__email__iexact=email
+                ).exists()
+            )
+        self.send_mail(
+            "account/email/account_already_exists",
+            email,
+            {
+                "login_url": request.build_absolute_uri(login_path),
+                "password_reset_url": get_reset_password_url(request),
+                "organization": organization,
+                "already_member": already_member,
+            },
+        )
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render allauth's message now (it needs the request) and queue it in the outbox."""
@@ -66,6 +103,9 @@ class AccountAdapter(DefaultAccountAdapter):
                 "subject": message.subject,
                 "text": message.body,
                 "html": html,
-                "link": context.get("activate_url") or context.get("password_reset_url") or "",
+                "link": context.get("activate_url")
+                or context.get("login_url")
+                or context.get("password_reset_url")
+                or "",
             },
         )

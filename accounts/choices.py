@@ -18,8 +18,8 @@ class VerificationStatus(models.TextChoices):
 
 
 class StudentKind(models.TextChoices):
-    IMS = "ims", "International medical student (IMS)"
-    IMG = "img", "International medical graduate (IMG)"
+    IMS = "ims", "Current medical student (IMS)"
+    IMG = "img", "Graduate of a medical school (IMG)"
 
 
 class Step1Result(models.TextChoices):

@@ -2,8 +2,11 @@
 
 The kernel (``usdoctors.tenancy.current_membership``) and notifications
 (``notify_admins``) need to find memberships but sit below accounts, so they never import
-it: ``AccountsConfig.ready()`` registers these two functions with them.
+it: ``AccountsConfig.ready()`` registers the first two functions with them.
+``memberships_of_user`` lists where an account belongs, across organizations.
 """
+
+from django_scopes import scopes_disabled
 
 from accounts.choices import Role
 from accounts.models import Membership
@@ -25,3 +28,15 @@ def admins_of(organization) -> list[tuple[int, str]]:
             "pk", "user__email"
         )
     )
+
+
+def memberships_of_user(user) -> list[Membership]:
+    """Every membership of ``user``, in every organization, with its organization loaded:
+    the user's own account page and the join offer show where the account belongs.
+    Deliberately cross-tenant (users are global, DESIGN §2), and only the user's own rows."""
+    with scopes_disabled():
+        return list(
+            Membership.objects.filter(user=user, organization__is_active=True)
+            .select_related("organization")
+            .order_by("organization__name", "pk")
+        )

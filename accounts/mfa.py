@@ -37,6 +37,7 @@ OPEN_PREFIXES = (
     "/accounts/password/",
     "/accounts/confirm-email/",
     "/static/",
+    "/favicon.ico",
     "/healthz",
 )
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 from accounts.choices import (
     Role,
@@ -175,11 +176,14 @@ class StudentProfile(RemovesReplacedFiles, TenantModel):
 
     membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="profile")
     full_name = models.CharField(max_length=150, blank=True, validators=[validate_no_bidi_controls])
-    kind = models.CharField(max_length=3, choices=StudentKind.choices, blank=True)
+    kind = models.CharField(
+        "current student or graduate", max_length=3, choices=StudentKind.choices, blank=True
+    )
     medical_school = models.CharField(
         max_length=200, blank=True, validators=[validate_no_bidi_controls]
     )
-    country = models.CharField(max_length=100, blank=True, validators=[validate_no_bidi_controls])
+    # The medical school's country: an ISO 3166 code from django-countries' maintained list.
+    country = CountryField(blank=True, blank_label="Choose a country")
     graduation_year = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[validate_graduation_year]
     )
@@ -215,6 +219,13 @@ class StudentProfile(RemovesReplacedFiles, TenantModel):
 
     def __str__(self) -> str:
         return self.full_name or str(self.membership)
+
+    @property
+    def specialty_interest_labels(self) -> list[str]:
+        """The specialty interests as people read them ("Internal medicine"), in the
+        list's order."""
+        chosen = set(self.specialty_interests or ())
+        return [label for value, label in Specialty.choices if value in chosen]
 
     def missing_fields(self) -> list[str]:
         """The fields a student must fill before submitting for verification."""

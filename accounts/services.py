@@ -57,6 +57,68 @@ def join_as_student(user: User, organization) -> Membership:
     return membership
 
 
+@transaction.atomic
+def join_organization(user: User, organization) -> Membership:
+    """A signed-in user with an account (of any organization) joins ``organization`` as a
+    student (DESIGN §2, §3): a new student membership in state ``incomplete`` with an
+    empty profile, verified here like any other (profile, submit, an admin decides).
+
+    Users are global, memberships are per organization: nothing of the user's other
+    memberships is copied or shown here. Refused with 409 ``already_member`` when the
+    user already belongs to the organization, in any role or state, and with 403
+    ``staff_console`` for platform staff, who work in the staff console instead. The user's
+    row is locked first, so two joins at once make one membership and the second is
+    refused: joining twice never changes anything.
+    """
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    existing = Membership.objects.filter(organization=organization, user=user).first()
+    if existing is not None:
+        if existing.is_student:
+            what = f"a student ({existing.get_verification_status_display().lower()})"
+        else:
+            what = f"an {existing.get_role_display().lower()}"
+        raise Conflict(
+            f"You are already a member of {organization.name}, as {what}.",
+            code="already_member",
+        )
+    if user.is_staff:
+        raise NotAllowed(
+            "Platform staff work in the staff console; they do not join as students.",
+            code="staff_console",
+        )
+    return join_as_student(user, organization)
+
+
+def logs_in_on_confirmation(email_address) -> bool:
+    """Whether confirming ``email_address`` logs its account in (DESIGN §3): a new
+    account's first confirmation does, in whichever browser the emailed link is opened,
+    so sign-up goes straight on to the profile. Only when the account has never logged
+    in, the address is its login email, and it has no second factor (a second factor is
+    always asked for). allauth's own rule covers only the browser that signed up (and 15
+    minutes); ours is as safe because a link answers only while its address is
+    unconfirmed: it logs in once. An email change's confirmation never logs in."""
+    from allauth.mfa.models import Authenticator
+
+    user = email_address.user
+    return (
+        user.is_active
+        and user.last_login is None
+        and email_address.email.lower() == user.email.lower()
+        and not Authenticator.objects.filter(user=user).exists()
+    )
+
+
+def next_step_path(membership: Membership | None) -> str:
+    """Where a member goes next: a student whose profile still needs work to the
+    profile, everyone else to the dashboard; a user who is not a member here to the page
+    offering to join."""
+    if membership is None:
+        return "/join/"
+    if membership.is_student and membership.verification_status in EDITABLE_STATES:
+        return "/profile/"
+    return "/dashboard/"
+
+
 def require_verified_student(membership: Membership | None) -> Membership:
     """Only verified students may request rotations; others learn why and what to do."""
     if membership is None or not membership.is_student:

@@ -3,7 +3,9 @@ tickets, and accounts' part of the dashboard (portal.views shows it). Thin: pars
 service call → render (STYLE §2)."""
 
 from allauth.account import views as allauth_views
+from allauth.account.utils import perform_login
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.http import FileResponse, Http404
@@ -15,9 +17,13 @@ from accounts import services, tickets
 from accounts.choices import TicketCategory, TicketStatus, VerificationStatus
 from accounts.forms import DecisionMessageForm, ReplyForm, StudentProfileForm, TicketForm
 from accounts.login_limits import TOO_MANY_ATTEMPTS, retry_after_seconds, too_many_attempts_message
+from accounts.memberships import memberships_of_user
 from accounts.models import Membership, StudentProfile, SupportTicket
 from accounts.privacy import visible_student_or_404
 from usdoctors.errors import DomainError
+from usdoctors.links import organization_url
+from usdoctors.models import Organization
+from usdoctors.tenancy import current_membership
 from usdoctors.views import member_required
 
 
@@ -36,6 +42,33 @@ class LoginView(allauth_views.LoginView):
         return response
 
 
+class ConfirmEmailView(allauth_views.ConfirmEmailView):
+    """allauth's email confirmation, which also logs a new account in wherever the link
+    is opened (``services.logs_in_on_confirmation``), then sends the user to their next
+    step (``services.next_step_path``: the profile, for a new student)."""
+
+    def post(self, *args, **kwargs):
+        try:
+            confirmation = self.get_object()
+        except Http404:
+            return super().post(*args, **kwargs)
+        email_address = confirmation.email_address
+        logs_in = services.logs_in_on_confirmation(email_address)
+        response = super().post(*args, **kwargs)
+        email_address.refresh_from_db()
+        if not email_address.verified:
+            return response
+        user = email_address.user
+        if not self.request.user.is_authenticated and logs_in:
+            perform_login(self.request, user, email_verification="mandatory")
+        if self.request.user.is_authenticated and self.request.user.pk == user.pk:
+            if self.get_next_url():
+                return response
+            self.request._membership_cache = None
+            return redirect(services.next_step_path(current_membership(self.request)))
+        return response
+
+
 def dashboard_accounts(membership: Membership) -> dict:
     """What the dashboards show about accounts (portal.views puts the dashboard together):
     admins their queues, students their profile's progress."""
@@ -51,6 +84,74 @@ def dashboard_accounts(membership: Membership) -> dict:
             "missing_fields": membership.profile.missing_fields(),
         }
     return {}
+
+
+# --- Joining this organization, the staff page, the account page (DESIGN §2, §3) ----------
+
+
+def _with_site_links(memberships: list[Membership]) -> list[dict]:
+    return [
+        {"membership": membership, "url": organization_url(membership.organization, "/dashboard/")}
+        for membership in memberships
+    ]
+
+
+@login_required
+def join(request):
+    """Where a signed-in user who is not a member here lands: it says where the account
+    belongs and offers to join this organization as a student (``services.join_organization``).
+    Members go to their dashboard, platform staff to the staff page."""
+    membership = current_membership(request)
+    if request.method != "POST":
+        if membership is not None:
+            return redirect("dashboard")
+        if request.user.is_staff:
+            return redirect("staff_home")
+    status = 200
+    if request.method == "POST":
+        try:
+            services.join_organization(request.user, request.organization)
+        except DomainError as error:
+            messages.error(request, error.message)
+            status = error.status_code
+        else:
+            messages.success(
+                request,
+                f"You joined {request.organization.name} as a student. Complete your profile "
+                "and submit it: an admin verifies it, usually within "
+                f"{request.organization.verification_target_hours} hours.",
+            )
+            return redirect("profile")
+    return render(
+        request,
+        "accounts/join.html",
+        {"elsewhere": _with_site_links(memberships_of_user(request.user))},
+        status=status,
+    )
+
+
+@login_required
+def staff_home(request):
+    """Platform staff on an organization's site where they hold no membership: the way
+    to the staff console (``/admin/``) and to every organization's site. Others: 404."""
+    if not request.user.is_staff:
+        raise Http404("This page is for platform staff.")
+    organizations = [
+        {"organization": organization, "url": organization_url(organization)}
+        for organization in Organization.objects.filter(is_active=True).order_by("name")
+    ]
+    return render(request, "accounts/staff.html", {"organizations": organizations})
+
+
+@login_required
+def account(request):
+    """The signed-in user's account: password and login email, two-factor sign-in, and
+    every membership (organization, role, status) with a link to its site."""
+    return render(
+        request,
+        "accounts/account.html",
+        {"memberships": _with_site_links(memberships_of_user(request.user))},
+    )
 
 
 # --- The student's own profile ------------------------------------------------------

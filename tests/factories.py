@@ -102,7 +102,7 @@ class StudentFactory(MembershipFactory):
             "full_name": f"Student {self.user.last_name}",
             "kind": "img",
             "medical_school": "Manipal College of Medical Sciences",
-            "country": "Nepal",
+            "country": "NP",
             "graduation_year": 2024,
             "school_contact_email": "registrar@school.test",
             "visa_status": "b1_b2",

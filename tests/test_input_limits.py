@@ -113,7 +113,7 @@ def test_a_thread_message_over_the_limit_is_refused(demo, client_for, rotation):
 # --- Names refuse bidirectional overrides ---------------------------------------------
 
 
-@pytest.mark.parametrize("field", ["full_name", "medical_school", "country"])
+@pytest.mark.parametrize("field", ["full_name", "medical_school"])
 def test_student_names_refuse_text_direction_controls(world, client_for, field):
     with scopes_disabled():
         student = factories.StudentFactory(

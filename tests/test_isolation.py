@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 NO_SUCH_ID = 987_654_321
 NOT_A_MEMBER = {"detail": "You are not a member of this organization.", "code": "not_found"}
+NOT_A_MEMBER_PAGE = "You are not a member of Demo Rotations"
 
 # Every page and API call in accounts/urls.py and accounts/api/urls.py that takes an
 # object id: (method, path, body, who may call it at all in their own organization).
@@ -193,12 +194,13 @@ def test_a_northside_member_knocking_on_the_demo_host_is_turned_away(
 
     response = call(client, method, path.format(**demo_objects), body)
 
-    # Nothing of this organization exists for you, whatever the id (§2).
+    # Nothing of this organization exists for you, whatever the id (§2); the page says
+    # you are not a member and offers to join (§3).
     assert response.status_code == 404
     if path.startswith("/api/"):
         assert response.json() == NOT_A_MEMBER
     else:
-        assert "Page not found" in content(response)
+        assert NOT_A_MEMBER_PAGE in content(response)
     for secret in demo_objects["secrets"]:
         assert secret not in content(response)
     assert everything() == before
@@ -220,7 +222,7 @@ def test_pages_and_calls_that_need_a_membership_refuse_a_northside_member_on_the
     if path.startswith("/api/"):
         assert response.json() == NOT_A_MEMBER
     else:
-        assert "Page not found" in content(response)
+        assert NOT_A_MEMBER_PAGE in content(response)
     for member in (world["demo"]["student"], world["demo"]["pending"]):
         assert member.user.email not in content(response)
     assert everything() == before

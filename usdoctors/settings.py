@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "auditlog",
+    "django_countries",
     "usdoctors",
     "notifications",
     "accounts",

@@ -23,6 +23,8 @@ from django.http.request import split_domain_port
 from django.template.loader import render_to_string
 from django_scopes import ScopedManager, get_scope, scope, scopes_disabled
 
+from usdoctors.links import request_origin
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -62,11 +64,12 @@ def organization_for_host(host: str):
 UNKNOWN_ORGANIZATION = "No organization at this address."
 
 # Paths that are not any one organization's: the platform staff console and assets.
-UNSCOPED_PREFIXES = ("/admin/", "/static/")
+UNSCOPED_PREFIXES = ("/admin/", "/static/", "/favicon.ico")
 
 
 class TenantMiddleware:
-    """Resolve the organization from the host and run the view inside its scope.
+    """Resolve the organization from the host and run the view inside its scope (links
+    written meanwhile point at the address the request came to: ``usdoctors.links``).
 
     Unknown hosts get a 404 page. ``/admin/`` is the platform staff's cross-tenant
     console: it runs with scopes explicitly disabled and only superusers may enter.
@@ -90,7 +93,7 @@ class TenantMiddleware:
                 render_to_string("errors/unknown_organization.html", request=request)
             )
         request.organization = organization
-        with scope(organization=organization):
+        with scope(organization=organization), request_origin(request, organization):
             return self.get_response(request)
 
 

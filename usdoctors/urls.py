@@ -19,6 +19,7 @@ handler500 = "usdoctors.http_errors.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     # Before allauth's: accounts replaces its login and email pages.
     path("", include("accounts.urls")),

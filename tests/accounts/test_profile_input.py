@@ -29,7 +29,7 @@ PROFILE_FORM = {
     "full_name": "Asha Karki",
     "kind": "img",
     "medical_school": "B.P. Koirala Institute of Health Sciences",
-    "country": "Nepal",
+    "country": "NP",
     "graduation_year": "2023",
     "school_contact_email": "dean@bpkihs.test",
     "step1_result": "pass",

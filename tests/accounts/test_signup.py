@@ -49,7 +49,7 @@ def test_sign_up_verify_email_submit_and_admin_verifies(world, client_for):
         "full_name": "Ana Souza",
         "kind": "ims",
         "medical_school": "Universidade de São Paulo",
-        "country": "Brazil",
+        "country": "BR",
         "graduation_year": 2027,
         "school_contact_email": "dean@usp.test",
         "visa_status": "none",

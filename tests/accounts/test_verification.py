@@ -22,7 +22,7 @@ PROFILE_FORM = {
     "full_name": "Asha Karki",
     "kind": "img",
     "medical_school": "Manipal College of Medical Sciences",
-    "country": "Nepal",
+    "country": "NP",
     "graduation_year": "2024",
     "school_contact_email": "registrar@school.test",
     "step1_result": "pass",
@@ -169,8 +169,8 @@ def test_submit_of_an_empty_profile_names_every_required_field(demo, client_for)
 
     assert response.status_code == 400
     assert response.json()["detail"] == (
-        "Fill these fields before submitting: full name, kind, medical school, country, "
-        "graduation year, school contact email, visa status, CV."
+        "Fill these fields before submitting: full name, current student or graduate, "
+        "medical school, country, graduation year, school contact email, visa status, CV."
     )
     assert reload(student).verification_status == "incomplete"
 

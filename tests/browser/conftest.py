@@ -72,11 +72,11 @@ def log_in(
     page.goto(f"{base_url}/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     if totp_secret:
         page.wait_for_url(f"{base_url}/accounts/2fa/authenticate/")
         page.get_by_label("Code").fill(factories.totp_code(totp_secret))
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{base_url}/dashboard/")
 
 

@@ -39,25 +39,28 @@ def test_student_signs_up_submits_and_admin_verifies(
     page.get_by_label("Email").fill(STUDENT_EMAIL)
     page.get_by_role("textbox", name="Password", exact=True).fill(STUDENT_PASSWORD)
     page.get_by_label("Password (again)").fill(STUDENT_PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Verify your email address")).to_be_visible()
 
-    # Follow the link from the outbox email; confirming signs the student in.
+    # Follow the link from the outbox email; confirming logs the student in and opens
+    # the next step, the profile.
     page.goto(confirmation_link(STUDENT_EMAIL))
     page.get_by_role("button", name="Confirm").click()
-    page.wait_for_url(f"{base}/dashboard/")
+    page.wait_for_url(f"{base}/profile/")
     expect(page.get_by_test_id("verification-status")).to_have_text("Incomplete")
+    page.get_by_test_id("back-link").click()
+    page.wait_for_url(f"{base}/dashboard/")
     assert_accessible(page, "student dashboard")
 
     # Complete and submit the profile.
     page.get_by_role("link", name="Complete your profile").click()
     assert_accessible(page, "profile form")
     page.get_by_label("Full name").fill("Amara Okafor")
-    page.get_by_label("Kind").select_option("img")
+    page.get_by_label("Current student or graduate").select_option("img")
     page.get_by_label("Phone").fill("+234 801 555 0100")
     page.get_by_label("Visa status").select_option("b1_b2")
     page.get_by_label("Medical school").fill("University of Nigeria College of Medicine")
-    page.get_by_label("Country").fill("Nigeria")
+    page.get_by_label("Country").select_option("NG")
     page.get_by_label("Graduation year").fill("2024")
     page.get_by_label("School contact email").fill("not-an-email")
     page.get_by_label("Internal medicine").check()

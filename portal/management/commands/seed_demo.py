@@ -356,7 +356,7 @@ class Command(BaseCommand):
         profile.full_name = f"{label.title()} Student ({slug})"
         profile.kind = StudentKind.IMG if label == "verified" else StudentKind.IMS
         profile.medical_school = "University of Lagos College of Medicine"
-        profile.country = "Nigeria"
+        profile.country = "NG"
         profile.graduation_year = timezone.now().year - (1 if label == "verified" else -1)
         profile.school_contact_email = f"registrar@school-{slug}.test"
         profile.visa_status = VisaStatus.B1_B2
