@@ -35,6 +35,9 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
         "profile_verified": ("student_name",),
         "profile_needs_info": ("student_name", "message", "profile_url"),
         "profile_rejected": ("student_name", "message"),
+        # An admin corrected the profile (accounts.corrections): ``changes`` is a list of
+        # {"field", "old", "new"} in words.
+        "profile_corrected": ("student_name", "changes", "profile_url"),
         "profile_verification_overdue": (
             "student_name",
             "student_email",
