@@ -6,9 +6,10 @@ them in ``/admin/`` under "Log entries"). Each app registers its own models in i
 
 - organization settings: fees, surcharge rate, windows, documents (``usdoctors``);
 - a member's role and verification status with its message, i.e. every verification
-  decision (``Membership``, here), and a student's profile fields, among them an admin's
-  corrections (``StudentProfile``, ``accounts.corrections``), platform staff flags (``User``), and two-factor
-  sign-in set up or removed (allauth's ``Authenticator``, never its secret);
+  decision (``Membership``, here), a student's profile fields, among them an admin's
+  corrections (``StudentProfile``, ``accounts.corrections``), platform staff flags
+  (``User``), and two-factor sign-in set up or removed (allauth's ``Authenticator``,
+  never its secret);
 - an attending's NPI and its "verified by admins" mark (``rotations``).
 
 Only named fields are recorded (``include_fields``), so a field added later, such as a

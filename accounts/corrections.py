@@ -99,7 +99,9 @@ def correct_profile(
         organization=profile.organization,
         membership=membership,
         action=ProfileReview.Action.CORRECTED,
-        message="; ".join(f"{c['field']}: {c['old']} → {c['new']}" for c in changes)[:SHORT_TEXT_MAX],
+        message="; ".join(f"{c['field']}: {c['old']} → {c['new']}" for c in changes)[
+            :SHORT_TEXT_MAX
+        ],
         by=by,
     )
     notify(
