@@ -234,7 +234,9 @@ def test_an_npi_mark_leaves_an_entry(demo, client_for):
     with scopes_disabled():
         attending = factories.AttendingProfileFactory(organization=demo["org"], npi="1234567893")
 
-    response = client_for(admin).post(f"/manage/attendings/{attending.pk}/verify-npi/")
+    response = client_for(admin).post(
+        f"/manage/attendings/{attending.pk}/verify-npi/", {"registry_checked": "yes"}
+    )
 
     assert response.status_code == 302
     entry = only_update(attending)
