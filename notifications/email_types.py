@@ -74,7 +74,14 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
             "respond_by",
             "rotation_url",
         ),
-        "rotation_approved": ("attending_name", "rotation_title", "start", "end", "rotation_url"),
+        "rotation_approved": (
+            "attending_name",
+            "rotation_title",
+            "start",
+            "end",
+            "rotation_url",
+            "housing_partners",  # [{"name", "url", "notes"}], empty for tele rotations
+        ),
         "rotation_declined": ("attending_name", "start", "note", "rotation_url"),
         "rotation_withdrawn": ("student_name", "start", "rotation_url"),
         "rotation_expired": ("attending_name", "start", "rotation_url"),

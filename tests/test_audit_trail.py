@@ -115,7 +115,7 @@ def test_a_staff_change_to_the_surcharge_is_in_the_trail_with_both_values(demo, 
     change_in_admin(
         staff_client,
         f"/admin/usdoctors/organization/{organization.pk}/change/",
-        card_surcharge_rate="0.0150",
+        card_surcharge_rate="1.50",  # a percent: stored as 0.0150
     )
 
     organization.refresh_from_db()
@@ -131,7 +131,7 @@ def test_staff_read_the_trail_in_the_console(demo, staff_client):
     change_in_admin(
         staff_client,
         f"/admin/usdoctors/organization/{organization.pk}/change/",
-        card_surcharge_rate="0.0150",
+        card_surcharge_rate="1.50",  # a percent: stored as 0.0150
         immigration_letter_fee="175.00",
     )
     entry = only_update(organization)
