@@ -139,9 +139,11 @@ class OrganizationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "slug" in self.fields:
             domain = settings.SITE_DOMAIN
+            # No angle brackets: the admin renders help text as HTML, where "<slug>" was
+            # swallowed as a tag (the old text read "The subdomain: ..").
             self.fields["slug"].help_text = (
-                f"The organization's site is at <slug>.{domain} (the slug demo: "
-                f"demo.{domain}). Lowercase letters, digits and dashes."
+                f"The organization's site address: slug.{domain}, e.g. demo.{domain} "
+                "for the slug demo. Lowercase letters, digits and dashes."
             )
 
     def clean(self):

@@ -35,9 +35,8 @@ class Organization(models.Model):
         unique=True,
         max_length=40,
         validators=[RegexValidator(r"^[a-z0-9-]+$", "Lowercase letters, digits and dashes.")],
-        help_text="The organization's address: its site is served at "
-        "<slug>.<site domain>, e.g. demo.usdoctors.com for the slug demo. Lowercase "
-        "letters, digits and dashes.",
+        help_text="The organization's site address: slug.site-domain, e.g. "
+        "demo.usdoctors.com for the slug demo. Lowercase letters, digits and dashes.",
     )
     name = models.CharField(max_length=120)
     is_active = models.BooleanField(default=True)

@@ -81,7 +81,7 @@ class Migration(migrations.Migration):
             model_name="organization",
             name="slug",
             field=models.SlugField(
-                help_text="The organization's address: its site is served at <slug>.<site domain>, e.g. demo.usdoctors.com for the slug demo. Lowercase letters, digits and dashes.",
+                help_text="The organization's site address: slug.site-domain, e.g. demo.usdoctors.com for the slug demo. Lowercase letters, digits and dashes.",
                 max_length=40,
                 unique=True,
                 validators=[
