@@ -3,6 +3,8 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    # allauth's email addresses are "Accounts" in the console already.
+    verbose_name = "Members, profiles and support"
 
     def ready(self):
         from accounts import signals  # noqa: F401

@@ -6,8 +6,10 @@ them in ``/admin/`` under "Log entries"). Each app registers its own models in i
 
 - organization settings: fees, surcharge rate, windows, documents (``usdoctors``);
 - a member's role and verification status with its message, i.e. every verification
-  decision (``Membership``, here), platform staff flags (``User``), and two-factor
-  sign-in set up or removed (allauth's ``Authenticator``, never its secret);
+  decision (``Membership``, here), a student's profile fields, among them an admin's
+  corrections (``StudentProfile``, ``accounts.corrections``), platform staff flags
+  (``User``), and two-factor sign-in set up or removed (allauth's ``Authenticator``,
+  never its secret);
 - an attending's NPI and its "verified by admins" mark (``rotations``).
 
 Only named fields are recorded (``include_fields``), so a field added later, such as a
@@ -27,9 +29,10 @@ AUTHENTICATOR_AUDITED_FIELDS = ["user", "type"]  # not "data": it holds the TOTP
 def register_audited_models() -> None:
     from allauth.mfa.models import Authenticator
 
-    from accounts.models import Membership, User
+    from accounts.models import Membership, StudentProfile, User
 
     auditlog.register(Membership, include_fields=MEMBERSHIP_AUDITED_FIELDS)
+    auditlog.register(StudentProfile, include_fields=list(StudentProfile.EDITABLE_FIELDS))
     auditlog.register(User, include_fields=USER_AUDITED_FIELDS)
     auditlog.register(Authenticator, include_fields=AUTHENTICATOR_AUDITED_FIELDS)
 

@@ -3,6 +3,7 @@
 from django import forms
 
 from accounts.choices import Specialty, TicketCategory
+from accounts.corrections import CORRECTABLE_FIELDS
 from accounts.models import StudentProfile, SupportTicket
 from usdoctors.text import LONG_TEXT_MAX, SHORT_TEXT_MAX
 
@@ -26,6 +27,14 @@ class StudentProfileForm(forms.ModelForm):
         help_texts = {"cv": "PDF, at most 10 MB."}
 
     submission_fields = StudentProfile.REQUIRED_FOR_SUBMISSION
+
+
+class ProfileCorrectionForm(StudentProfileForm):
+    """What an admin may correct on a student's profile (``accounts.corrections``): the
+    student's fields but the CV, never the verification state."""
+
+    class Meta(StudentProfileForm.Meta):
+        fields = CORRECTABLE_FIELDS
 
 
 class DecisionMessageForm(forms.Form):

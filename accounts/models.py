@@ -240,6 +240,7 @@ class ProfileReview(TenantModel):
         VERIFIED = "verified", "Verified"
         INFO_REQUESTED = "info_requested", "More information requested"
         REJECTED = "rejected", "Rejected"
+        CORRECTED = "corrected", "Corrected by an admin"
 
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="reviews")
     action = models.CharField(max_length=16, choices=Action.choices)
@@ -267,9 +268,14 @@ class SupportTicket(TenantModel):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["organization", "status", "created_at"])]
 
     def __str__(self) -> str:
         return self.subject

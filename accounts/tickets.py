@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.choices import TicketCategory, TicketStatus
@@ -70,6 +72,67 @@ def open_ticket(
 
 def can_see_ticket(viewer: Membership | None, ticket: SupportTicket) -> bool:
     return viewer is not None and (viewer.is_admin or ticket.author_id == viewer.pk)
+
+
+# Admins work the list from the top: tickets waiting for them (open), then those waiting
+# for the asker (answered, an approved email change), then closed ones.
+STATUS_ORDER = {
+    TicketStatus.OPEN: 0,
+    TicketStatus.ANSWERED: 1,
+    TicketStatus.APPROVED: 1,
+    TicketStatus.CLOSED: 2,
+}
+
+
+def visible_tickets(viewer: Membership) -> QuerySet[SupportTicket]:
+    """The tickets a member may see: admins every ticket of the organization, open ones
+    (waiting for an admin) first, then answered, then closed, each group most recently
+    active first; anyone else only their own, newest first."""
+    tickets = SupportTicket.objects.select_related("author__user", "author__profile")
+    if not viewer.is_admin:
+        return tickets.filter(author=viewer).order_by("-created_at", "-pk")
+    waiting = Case(
+        *(When(status=status, then=Value(rank)) for status, rank in STATUS_ORDER.items()),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return tickets.annotate(waiting=waiting).order_by("waiting", "-updated_at", "-pk")
+
+
+def closing_refusal(viewer: Membership | None, ticket: SupportTicket) -> str:
+    """Why ``viewer`` cannot close ``ticket`` now, or "" when they can (``close_ticket``)."""
+    if not can_see_ticket(viewer, ticket):
+        return "You cannot close this ticket."
+    if ticket.status == TicketStatus.CLOSED:
+        return "This ticket is already closed."
+    if ticket.category == TicketCategory.EMAIL_CHANGE and ticket.status == TicketStatus.APPROVED:
+        return "This email change is approved; it closes once the new address is confirmed."
+    return ""
+
+
+def can_close_ticket(viewer: Membership | None, ticket: SupportTicket) -> bool:
+    return not closing_refusal(viewer, ticket)
+
+
+@transaction.atomic
+def close_ticket(ticket: SupportTicket, *, by: Membership) -> SupportTicket:
+    """The asker or one of the organization's admins closes a ticket: status ``closed``,
+    with when and by whom. A closed ticket takes no more replies (a new question is a new
+    ticket). An approved email change is not closed by hand: it closes itself once the
+    new address is confirmed (``complete_email_change``), and closing it first would
+    leave the confirmation link without effect."""
+    if not can_see_ticket(by, ticket):
+        raise NotAllowed(closing_refusal(by, ticket), code="not_ticket_participant")
+    ticket = SupportTicket.objects.select_for_update().get(pk=ticket.pk)
+    refusal = closing_refusal(by, ticket)
+    if refusal:
+        code = "ticket_closed" if ticket.status == TicketStatus.CLOSED else "email_change_pending"
+        raise Conflict(refusal, code=code)
+    ticket.status = TicketStatus.CLOSED
+    ticket.closed_at = timezone.now()
+    ticket.closed_by = by
+    ticket.save(update_fields=["status", "closed_at", "closed_by", "updated_at"])
+    return ticket
 
 
 @transaction.atomic
@@ -153,7 +216,8 @@ def complete_email_change(address: EmailAddress) -> bool:
             address.set_as_primary()
             EmailAddress.objects.filter(user=address.user).exclude(pk=address.pk).delete()
             ticket.status = TicketStatus.CLOSED
-            ticket.save(update_fields=["status", "updated_at"])
+            ticket.closed_at = timezone.now()
+            ticket.save(update_fields=["status", "closed_at", "updated_at"])
     return True
 
 

@@ -30,6 +30,11 @@ urlpatterns = [
         name="verification_review",
     ),
     path(
+        "manage/students/<int:profile_id>/correct/",
+        views.profile_correct,
+        name="profile_correct",
+    ),
+    path(
         "manage/verification/<int:profile_id>/<slug:decision>/",
         views.verification_decide,
         name="verification_decide",
@@ -38,4 +43,5 @@ urlpatterns = [
     path("support/new/", views.ticket_new, name="ticket_new"),
     path("support/<int:ticket_id>/", views.ticket_detail, name="ticket_detail"),
     path("support/<int:ticket_id>/approve/", views.ticket_approve, name="ticket_approve"),
+    path("support/<int:ticket_id>/close/", views.ticket_close, name="ticket_close"),
 ]

@@ -13,9 +13,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts import services, tickets
+from accounts import corrections, services, tickets
 from accounts.choices import TicketCategory, TicketStatus, VerificationStatus
-from accounts.forms import DecisionMessageForm, ReplyForm, StudentProfileForm, TicketForm
+from accounts.forms import (
+    DecisionMessageForm,
+    ProfileCorrectionForm,
+    ReplyForm,
+    StudentProfileForm,
+    TicketForm,
+)
 from accounts.login_limits import TOO_MANY_ATTEMPTS, retry_after_seconds, too_many_attempts_message
 from accounts.memberships import memberships_of_user
 from accounts.models import Membership, StudentProfile, SupportTicket
@@ -249,23 +255,64 @@ def verification_queue(request):
     )
 
 
-@member_required("admin")
-def verification_review(request, profile_id: int):
-    profile = get_object_or_404(
-        StudentProfile.objects.select_related("membership__user"), pk=profile_id
-    )
+def review_page(request, profile: StudentProfile, *, correction=None, status=200):
+    student = profile.membership
     return render(
         request,
         "accounts/verification_review.html",
         {
             "profile": profile,
-            "membership": profile.membership,
-            "reviews": profile.membership.reviews.select_related("by__user"),
-            "is_pending": profile.membership.verification_status == VerificationStatus.PENDING,
+            # Not "membership": base.html reads that name as the viewer's own membership.
+            "student": student,
+            "reviews": student.reviews.select_related("by__user"),
+            "is_pending": student.verification_status == VerificationStatus.PENDING,
             "info_form": DecisionMessageForm(prefix="info"),
             "reject_form": DecisionMessageForm(prefix="reject"),
+            "correction_form": correction
+            or ProfileCorrectionForm(instance=profile, prefix="correct"),
         },
+        status=status,
     )
+
+
+def _reviewed_profile(profile_id: int) -> StudentProfile:
+    return get_object_or_404(
+        StudentProfile.objects.select_related("membership__user"), pk=profile_id
+    )
+
+
+@member_required("admin")
+def verification_review(request, profile_id: int):
+    return review_page(request, _reviewed_profile(profile_id))
+
+
+@require_POST
+@member_required("admin")
+def profile_correct(request, profile_id: int):
+    """An admin corrects a student's profile fields (accounts.corrections)."""
+    profile = _reviewed_profile(profile_id)
+    # The form validates a copy: a refused correction leaves the page showing the
+    # profile as stored, next to the form with what was typed.
+    form = ProfileCorrectionForm(
+        request.POST, instance=_reviewed_profile(profile_id), prefix="correct"
+    )
+    if not form.is_valid():
+        return review_page(request, profile, correction=form, status=400)
+    try:
+        changes = corrections.correct_profile(
+            profile, by=request.membership, values=form.cleaned_data
+        )
+    except DomainError as error:
+        form.add_error(error.field, error.message)
+        return review_page(request, profile, correction=form, status=error.status_code)
+    if changes:
+        fields = ", ".join(change["field"] for change in changes)
+        messages.success(
+            request, f"Corrected {fields}. We emailed {profile.membership.display_name}."
+        )
+    else:
+        messages.info(request, "Nothing changed.")
+    return redirect("verification_review", profile_id=profile.pk)
 
 
 # decision → (service call, the form field carrying its text, success message)
@@ -304,19 +351,16 @@ def verification_decide(request, profile_id: int, decision: str):
 # --- Support tickets ----------------------------------------------------------------
 
 
-def _ticket_list(membership: Membership):
-    tickets_qs = SupportTicket.objects.select_related("author__user", "author__profile")
-    if not membership.is_admin:
-        tickets_qs = tickets_qs.filter(author=membership)
-    return tickets_qs
-
-
 @member_required()
 def ticket_list(request):
+    membership = request.membership
     return render(
         request,
         "accounts/ticket_list.html",
-        {"tickets": _ticket_list(request.membership)[:200]},
+        {
+            "tickets": tickets.visible_tickets(membership)[:200],
+            "admin_view": membership.is_admin,
+        },
     )
 
 
@@ -337,9 +381,27 @@ def ticket_new(request):
     return render(request, "accounts/ticket_new.html", {"form": form})
 
 
+def ticket_page(request, ticket: SupportTicket, *, form=None, error: str = "", status=200):
+    return render(
+        request,
+        "accounts/ticket_detail.html",
+        {
+            "ticket": ticket,
+            "replies": ticket.replies.select_related("author__user"),
+            "form": form or ReplyForm(),
+            "action_error": error,
+            "can_approve": request.membership.is_admin
+            and ticket.category == TicketCategory.EMAIL_CHANGE
+            and ticket.status in (TicketStatus.OPEN, TicketStatus.ANSWERED),
+            "can_close": tickets.can_close_ticket(request.membership, ticket),
+        },
+        status=status,
+    )
+
+
 @member_required()
 def ticket_detail(request, ticket_id: int):
-    ticket = get_object_or_404(_ticket_list(request.membership), pk=ticket_id)
+    ticket = get_object_or_404(tickets.visible_tickets(request.membership), pk=ticket_id)
     form = ReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -351,18 +413,20 @@ def ticket_detail(request, ticket_id: int):
         else:
             messages.success(request, "Reply sent.")
             return redirect("ticket_detail", ticket_id=ticket.pk)
-    return render(
-        request,
-        "accounts/ticket_detail.html",
-        {
-            "ticket": ticket,
-            "replies": ticket.replies.select_related("author__user"),
-            "form": form,
-            "can_approve": request.membership.is_admin
-            and ticket.category == TicketCategory.EMAIL_CHANGE
-            and ticket.status in (TicketStatus.OPEN, TicketStatus.ANSWERED),
-        },
-    )
+    return ticket_page(request, ticket, form=form)
+
+
+@require_POST
+@member_required()
+def ticket_close(request, ticket_id: int):
+    # Someone else's ticket is not visible: 404 (DESIGN §2), never a hint that it exists.
+    ticket = get_object_or_404(tickets.visible_tickets(request.membership), pk=ticket_id)
+    try:
+        tickets.close_ticket(ticket, by=request.membership)
+    except DomainError as error:
+        return ticket_page(request, ticket, error=error.message, status=error.status_code)
+    messages.success(request, "The ticket is closed.")
+    return redirect("ticket_detail", ticket_id=ticket.pk)
 
 
 @require_POST

@@ -35,6 +35,9 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
         "profile_verified": ("student_name",),
         "profile_needs_info": ("student_name", "message", "profile_url"),
         "profile_rejected": ("student_name", "message"),
+        # An admin corrected the profile (accounts.corrections): ``changes`` is a list of
+        # {"field", "old", "new"} in words.
+        "profile_corrected": ("student_name", "changes", "profile_url"),
         "profile_verification_overdue": (
             "student_name",
             "student_email",
@@ -71,7 +74,14 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
             "respond_by",
             "rotation_url",
         ),
-        "rotation_approved": ("attending_name", "rotation_title", "start", "end", "rotation_url"),
+        "rotation_approved": (
+            "attending_name",
+            "rotation_title",
+            "start",
+            "end",
+            "rotation_url",
+            "housing_partners",  # [{"name", "url", "notes"}], empty for tele rotations
+        ),
         "rotation_declined": ("attending_name", "start", "note", "rotation_url"),
         "rotation_withdrawn": ("student_name", "start", "rotation_url"),
         "rotation_expired": ("attending_name", "start", "rotation_url"),

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class RotationsConfig(AppConfig):
     name = "rotations"
+    verbose_name = "Rotations and attendings"
 
     def ready(self):
         from auditlog.registry import auditlog
@@ -10,12 +11,16 @@ class RotationsConfig(AppConfig):
 
         from accounts.models import Membership
         from accounts.privacy import register_attending_relationship
+        from rotations import panels
+        from rotations.housing import housing_panel
         from rotations.models import AttendingProfile
         from rotations.services import (
             attending_has_waiting_request_from,
             attending_shares_active_rotation,
         )
 
+        # The student's "Where to stay" on an approved in-person rotation (rotations.housing).
+        panels.register(housing_panel)
         register_attending_relationship(attending_shares_active_rotation)
         # §3: the requested attending sees the profile and CV (not documents) meanwhile.
         register_attending_relationship(attending_has_waiting_request_from)

@@ -10,12 +10,21 @@ from usdoctors.errors import DomainError
 from usdoctors.views import member_required
 
 
-@member_required("admin")
-def attending_list(request):
+def attendings_page(request, *, refused: int | None = None, error: str = "", status=200):
     attendings = AttendingProfile.objects.select_related("membership__user").order_by(
         "npi_verified_at", "display_name"
     )
-    return render(request, "rotations/manage_attendings.html", {"attendings": attendings})
+    return render(
+        request,
+        "rotations/manage_attendings.html",
+        {"attendings": attendings, "refused_id": refused, "refusal": error},
+        status=status,
+    )
+
+
+@member_required("admin")
+def attending_list(request):
+    return attendings_page(request)
 
 
 @require_POST
@@ -23,9 +32,14 @@ def attending_list(request):
 def attending_verify_npi(request, attending_id: int):
     attending = get_object_or_404(AttendingProfile, pk=attending_id)
     try:
-        verify_npi(attending, by=request.membership)
+        verify_npi(
+            attending,
+            by=request.membership,
+            registry_checked=request.POST.get("registry_checked") == "yes",
+        )
     except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"NPI of {attending.display_name} marked verified.")
+        return attendings_page(
+            request, refused=attending.pk, error=error.message, status=error.status_code
+        )
+    messages.success(request, f"NPI of {attending.display_name} marked verified.")
     return redirect("manage_attendings")

@@ -27,6 +27,8 @@ from usdoctors.tenancy import TenantModel
 from usdoctors.text import LONG_TEXT_MAX, SHORT_TEXT_MAX, validate_no_bidi_controls
 
 MAX_WEEKS = 12
+# The public NPPES registry's page for an NPI (CMS), where admins check it (§4).
+NPI_REGISTRY_URL = "https://npiregistry.cms.hhs.gov/provider-view/{npi}"
 
 
 def validate_npi(value: str) -> None:
@@ -177,6 +179,11 @@ class AttendingProfile(TenantModel):
     @property
     def npi_verified(self) -> bool:
         return self.npi_verified_at is not None
+
+    @property
+    def npi_registry_url(self) -> str:
+        """Where admins check the NPI: the public NPPES registry (CMS)."""
+        return NPI_REGISTRY_URL.format(npi=self.npi) if self.npi else ""
 
 
 class AvailabilityWeek(TenantModel):

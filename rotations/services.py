@@ -33,6 +33,7 @@ from rotations.choices import (
     RotationType,
 )
 from rotations.free_weeks import keep_free_weeks
+from rotations.housing import housing_partners_for
 from rotations.locks import lock_rotation, lock_weeks
 from rotations.models import (
     MAX_WEEKS,
@@ -318,7 +319,8 @@ def approve_rotation(rotation: Rotation, *, by: Membership) -> Rotation:
         rotation.organization,
         rotation.student.user.email,
         "rotation_approved",
-        rotation_context(rotation),
+        # In person: where to stay, the organization's housing partners (rotations.housing).
+        {**rotation_context(rotation), "housing_partners": housing_partners_for(rotation)},
         dedupe_key=f"rotation-approved:{rotation.pk}",
     )
     return rotation

@@ -115,7 +115,7 @@ def test_a_staff_change_to_the_surcharge_is_in_the_trail_with_both_values(demo, 
     change_in_admin(
         staff_client,
         f"/admin/usdoctors/organization/{organization.pk}/change/",
-        card_surcharge_rate="0.0150",
+        card_surcharge_rate="1.50",  # a percent: stored as 0.0150
     )
 
     organization.refresh_from_db()
@@ -131,7 +131,7 @@ def test_staff_read_the_trail_in_the_console(demo, staff_client):
     change_in_admin(
         staff_client,
         f"/admin/usdoctors/organization/{organization.pk}/change/",
-        card_surcharge_rate="0.0150",
+        card_surcharge_rate="1.50",  # a percent: stored as 0.0150
         immigration_letter_fee="175.00",
     )
     entry = only_update(organization)
@@ -234,7 +234,9 @@ def test_an_npi_mark_leaves_an_entry(demo, client_for):
     with scopes_disabled():
         attending = factories.AttendingProfileFactory(organization=demo["org"], npi="1234567893")
 
-    response = client_for(admin).post(f"/manage/attendings/{attending.pk}/verify-npi/")
+    response = client_for(admin).post(
+        f"/manage/attendings/{attending.pk}/verify-npi/", {"registry_checked": "yes"}
+    )
 
     assert response.status_code == 302
     entry = only_update(attending)

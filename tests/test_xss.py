@@ -228,7 +228,12 @@ def site(demo, client_for):
     with scopes_disabled():
         attending = AttendingProfile.objects.get(membership=demo["attending"])
     captured["npi_flash"] = ok(
-        as_admin.post(f"/manage/attendings/{attending.pk}/verify-npi/", follow=True), 200
+        as_admin.post(
+            f"/manage/attendings/{attending.pk}/verify-npi/",
+            {"registry_checked": "yes"},
+            follow=True,
+        ),
+        200,
     )
 
     # Rotation requests from the attending's page.

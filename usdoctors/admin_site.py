@@ -2,16 +2,19 @@
 only, and TenantMiddleware runs it with scopes explicitly disabled. Organization admins
 do their work in our own pages."""
 
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from usdoctors.models import Organization, OrganizationDomain, UsedLink
+from usdoctors.models import HousingPartner, Organization, OrganizationDomain, UsedLink
 
 
 def staff_only_admin(site: admin.AdminSite) -> None:
@@ -48,8 +51,74 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
+class HousingPartnersFormSet(forms.BaseInlineFormSet):
+    @classmethod
+    def get_default_prefix(cls):
+        return "housing_partners"  # the tenant foreign key has no reverse name to derive one
+
+
+class HousingPartnerInline(admin.TabularInline):
+    """The organization's housing partners: students see them on an approved in-person
+    rotation's page and in its approval email."""
+
+    model = HousingPartner
+    formset = HousingPartnersFormSet
+    fields = ("order", "name", "url", "notes")
+    extra = 0
+    verbose_name_plural = (
+        "Housing partners (shown to students on approved in-person rotations and in the "
+        "approval email)"
+    )
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2})},
+        models.URLField: {"assume_scheme": "https"},
+    }
+
+
+class PercentField(forms.DecimalField):
+    """A rate stored as a fraction (0.0299), shown and typed as a percent (2.99).
+
+    ``cleaned_data`` holds the fraction, so the model stores what it always stored; a
+    percent with more than two decimals would not survive the round trip and is refused.
+    """
+
+    def __init__(self, *, max_percent: Decimal, **kwargs):
+        self.max_percent = max_percent
+        kwargs.setdefault("widget", forms.NumberInput(attrs={"step": "0.01", "min": "0"}))
+        super().__init__(max_digits=5, decimal_places=2, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):  # the stored fraction; typed text is shown as typed
+            return (value * 100).quantize(Decimal("0.01"))
+        return value
+
+    def clean(self, value):
+        percent = super().clean(value)  # digits, two decimals at most, required
+        if percent is None:
+            return None
+        if not Decimal("0") <= percent <= self.max_percent:
+            raise forms.ValidationError(
+                f"Enter a percent from 0 to {self.max_percent}.", code="percent_out_of_range"
+            )
+        return (percent / 100).quantize(Decimal("0.0001"))
+
+    def has_changed(self, initial, data):
+        try:
+            return self.clean(data) != initial
+        except forms.ValidationError:
+            return True
+
+
 class OrganizationForm(forms.ModelForm):
-    """The PayPal secret is write-only: never rendered back, kept when left blank."""
+    """The PayPal secret is write-only: never rendered back, kept when left blank. The
+    card surcharge is shown and typed as a percent (2.99) and stored as a rate (0.0299)."""
+
+    card_surcharge_rate = PercentField(
+        label="Card surcharge (%)",
+        max_percent=Decimal("3"),
+        help_text="Percent added to each card payment, e.g. 2.99; 0 turns it off, "
+        "3 is the card networks' cap.",
+    )
 
     new_paypal_client_secret = forms.CharField(
         label="PayPal client secret",
@@ -65,6 +134,17 @@ class OrganizationForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = "__all__"  # noqa: DJ007 - the admin lists them in its fieldsets
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            domain = settings.SITE_DOMAIN
+            # No angle brackets: the admin renders help text as HTML, where "<slug>" was
+            # swallowed as a tag (the old text read "The subdomain: ..").
+            self.fields["slug"].help_text = (
+                f"The organization's site address: slug.{domain}, e.g. demo.{domain} "
+                "for the slug demo. Lowercase letters, digits and dashes."
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -103,7 +183,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "is_active", "payment_gateway", "verification_target_hours")
     search_fields = ("name", "slug")
     readonly_fields = ("paypal_secret_stored",)
-    inlines = [DomainInline]
+    inlines = [DomainInline, HousingPartnerInline]
     fieldsets = (
         (None, {"fields": ("slug", "name", "is_active", "support_email")}),
         (
@@ -115,7 +195,6 @@ class OrganizationAdmin(admin.ModelAdmin):
                     "attending_response_days",
                     "verification_target_hours",
                     "weekly_plan_min_lead_days",
-                    "housing_partners",
                 )
             },
         ),

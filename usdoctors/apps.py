@@ -13,11 +13,12 @@ class UsdoctorsConfig(AppConfig):
 
     @staticmethod
     def register_audited_models() -> None:
-        """Organization settings go to the audit trail (issue 10, accounts.audit). Only
-        these fields; the PayPal secret's ciphertext is masked (``mask_fields``)."""
+        """Organization settings go to the audit trail (issue 10, accounts.audit), housing
+        partners included. Only these fields; the PayPal secret's ciphertext is masked
+        (``mask_fields``)."""
         from auditlog.registry import auditlog
 
-        from usdoctors.models import Organization
+        from usdoctors.models import HousingPartner, Organization
 
         auditlog.register(
             Organization,
@@ -31,7 +32,6 @@ class UsdoctorsConfig(AppConfig):
                 "verification_target_hours",
                 "weekly_plan_min_lead_days",
                 "support_email",
-                "housing_partners",
                 "payment_gateway",
                 "paypal_environment",
                 "paypal_client_id",
@@ -43,3 +43,4 @@ class UsdoctorsConfig(AppConfig):
             ],
             mask_fields=["paypal_client_secret_encrypted"],
         )
+        auditlog.register(HousingPartner, include_fields=["name", "url", "notes", "order"])

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from usdoctors import encryption
+from usdoctors.text import SHORT_TEXT_MAX, validate_no_bidi_controls
 
 PAYPAL_BASE_URLS = {
     "sandbox": "https://api-m.sandbox.paypal.com",
@@ -34,7 +35,8 @@ class Organization(models.Model):
         unique=True,
         max_length=40,
         validators=[RegexValidator(r"^[a-z0-9-]+$", "Lowercase letters, digits and dashes.")],
-        help_text="The subdomain: <slug>.<SITE_DOMAIN>.",
+        help_text="The organization's site address: slug.site-domain, e.g. "
+        "demo.usdoctors.com for the slug demo. Lowercase letters, digits and dashes.",
     )
     name = models.CharField(max_length=120)
     is_active = models.BooleanField(default=True)
@@ -56,7 +58,7 @@ class Organization(models.Model):
     support_email = models.EmailField(
         blank=True, help_text="Support and schools correspondence address."
     )
-    housing_partners = models.JSONField(default=list, blank=True)
+    # Housing partners are rows of their own (HousingPartner, below).
     currency = models.CharField(max_length=3, default="USD", editable=False)
 
     # Payments (DESIGN §6): each organization is paid into its own PayPal account. Edited
@@ -155,3 +157,26 @@ class UsedLink(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.purpose} link for rotation {self.rotation_id}, used {self.used_at}"
+
+
+class HousingPartner(TenantModel):
+    """A place the organization recommends to stay during in-person rotations (DESIGN §2:
+    the housing partners list). Students see the list on an approved in-person
+    rotation's page and in its approval email (``rotations.housing``); staff edit it on
+    the organization's page in /admin/."""
+
+    name = models.CharField(max_length=150, validators=[validate_no_bidi_controls])
+    url = models.URLField("link", max_length=500, blank=True)
+    notes = models.TextField(
+        blank=True,
+        max_length=SHORT_TEXT_MAX,
+        help_text="What students should know: distance, discount code, how to book.",
+    )
+    order = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first.")
+
+    class Meta:
+        ordering = ["order", "pk"]
+        indexes = [models.Index(fields=["organization", "order"])]
+
+    def __str__(self) -> str:
+        return self.name

@@ -108,9 +108,10 @@ class SupportTicketSerializer(serializers.ModelSerializer):
             "status",
             "author_email",
             "created_at",
+            "closed_at",
             "replies",
         ]
-        read_only_fields = ["id", "status", "author_email", "created_at", "replies"]
+        read_only_fields = ["id", "status", "author_email", "created_at", "closed_at", "replies"]
 
 
 OTHER_TICKET_CATEGORIES = [

@@ -24,5 +24,6 @@ urlpatterns = [
     path("tickets/<int:pk>", views.TicketDetailView.as_view(), name="api_ticket"),
     path("tickets/<int:pk>/replies", views.TicketReplyView.as_view(), name="api_ticket_reply"),
     path("tickets/<int:pk>/approve", views.TicketApproveView.as_view(), name="api_ticket_approve"),
+    path("tickets/<int:pk>/close", views.TicketCloseView.as_view(), name="api_ticket_close"),
     path("students/<int:pk>", views.StudentDetailView.as_view(), name="api_student"),
 ]

@@ -226,11 +226,9 @@ class RejectProfileView(_ProfileDecisionView):
 
 
 def _visible_tickets(request):
-    membership = current_membership(request)
-    queryset = SupportTicket.objects.select_related("author__user").prefetch_related(
+    return tickets.visible_tickets(current_membership(request)).prefetch_related(
         "replies__author__user"
     )
-    return queryset if membership.is_admin else queryset.filter(author=membership)
 
 
 @extend_schema_view(
@@ -285,6 +283,23 @@ class TicketReplyView(APIView):
             ticket, author=current_membership(request), message=serializer.validated_data["message"]
         )
         return Response(TicketReplySerializer(reply).data, status=status.HTTP_201_CREATED)
+
+
+class TicketCloseView(APIView):
+    """Close a ticket: its asker or an admin (``accounts.tickets.close_ticket``). Someone
+    else's ticket answers 404; a closed ticket, or an approved email change waiting for
+    its confirmation, 409."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(
+        request=None,
+        responses={200: SupportTicketSerializer, **error_responses(*MEMBER_ERRORS, 409)},
+    )
+    def post(self, request, pk: int):
+        ticket = get_object_or_404(_visible_tickets(request), pk=pk)
+        ticket = tickets.close_ticket(ticket, by=current_membership(request))
+        return Response(SupportTicketSerializer(ticket).data)
 
 
 class TicketApproveView(APIView):

@@ -124,6 +124,14 @@ class AttendingProfileSerializer(serializers.ModelSerializer):
         return super().update(instance, validated_data)
 
 
+class NpiCheckSerializer(serializers.Serializer):
+    registry_checked = serializers.BooleanField(
+        default=False,
+        help_text="True: you looked the NPI up in the NPPES registry (the attending's "
+        "npi_registry_url) and it matches. Required to mark it verified.",
+    )
+
+
 class AvailabilityPublishSerializer(serializers.Serializer):
     first_week = serializers.DateField(
         help_text="A Monday: the first week to publish.", validators=[validate_sane_date]

@@ -27,6 +27,7 @@ from rotations.api.serializers import (
     DateChangeSerializer,
     MessagePostSerializer,
     MessageSerializer,
+    NpiCheckSerializer,
     PostponeSerializer,
     ReasonSerializer,
     RotationDetailSerializer,
@@ -125,18 +126,29 @@ class AttendingProfileView(APIView):
 
 class VerifyNpiView(APIView):
     """Mark an attending's NPI number as checked by this organization's admins; students
-    then see it "verified by admins". 409 when the attending has entered no NPI;
-    verifying again keeps the first verification time."""
+    then see it "verified by admins". ``registry_checked`` must be true: the admin
+    confirms they looked the number up in the NPPES registry (the profile's
+    ``npi_registry_url``); else 400 and nothing changes. 409 when the attending has
+    entered no NPI; verifying again keeps the first verification time."""
 
     permission_classes = [IsOrganizationAdmin]
 
     @extend_schema(
-        request=None,
-        responses={200: AttendingProfileSerializer, **error_responses(*MEMBER_ERRORS, 409)},
+        request=NpiCheckSerializer,
+        responses={
+            200: AttendingProfileSerializer,
+            **error_responses(400, *MEMBER_ERRORS, 409),
+        },
     )
     def post(self, request, pk: int):
         attending = get_object_or_404(AttendingProfile, pk=pk)
-        attending = attendings.verify_npi(attending, by=current_membership(request))
+        serializer = NpiCheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        attending = attendings.verify_npi(
+            attending,
+            by=current_membership(request),
+            registry_checked=serializer.validated_data["registry_checked"],
+        )
         return Response(AttendingProfileSerializer(attending).data)
 
 

@@ -34,6 +34,10 @@ SAMPLE_VALUES = {
     "hours_pending": 30,
     "target_hours": 24,
     "ticket_id": 7,
+    "changes": [{"field": "Phone", "old": "—", "new": "+977 98 1234 5678"}],
+    "housing_partners": [
+        {"name": "Campus Suites", "url": "https://suites.example.test/", "notes": "10% off"}
+    ],
     "html": "",  # allauth ships no HTML account email: the text part is shown instead
     "organization_name": "Demo Rotations",
     "site_url": "http://demo.localhost/",

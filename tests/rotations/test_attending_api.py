@@ -140,7 +140,9 @@ def test_the_attending_profile_is_for_attendings(demo, api, role):
 
 
 def verify(api, membership, profile):
-    return api(membership).post(f"/api/v1/attendings/{profile.pk}/verify-npi")
+    return api(membership).post(
+        f"/api/v1/attendings/{profile.pk}/verify-npi", {"registry_checked": True}
+    )
 
 
 def test_an_admin_verifies_an_npi(demo, attending, api):

@@ -32,7 +32,22 @@ from rotations.choices import CareSetting, Mode, PracticeSetting, RotationStatus
 from rotations.free_weeks import rebuild_free_weeks
 from rotations.models import AttendingProfile, AvailabilityWeek, Evaluation, Rotation
 from rotations.services import next_monday
-from usdoctors.models import Organization
+from usdoctors.models import HousingPartner, Organization
+
+# Shown to students on approved in-person rotations (rotations.housing).
+DEMO_HOUSING_PARTNERS = [
+    {
+        "name": "MedStay Residences",
+        "url": "https://medstay.example.com/",
+        "notes": "Furnished studios by the week, 10 minutes from the hospital. "
+        "Mention USDoctors for 10% off.",
+    },
+    {
+        "name": "Campus Guest House",
+        "url": "https://guesthouse.example.com/",
+        "notes": "Shared rooms near the university hospital; breakfast included.",
+    },
+]
 
 DEMO_PASSWORD = "usdoctors-demo"
 # Admins and platform staff must sign in with an authenticator app (accounts.mfa). The
@@ -127,6 +142,11 @@ class Command(BaseCommand):
             slug=slug, defaults={"name": name, "support_email": f"support@{slug}.test"}
         )
         domain = f"{slug}.test"
+        if not HousingPartner.objects.filter(organization=organization).exists():
+            HousingPartner.objects.bulk_create(
+                HousingPartner(organization=organization, order=order, **partner)
+                for order, partner in enumerate(DEMO_HOUSING_PARTNERS)
+            )
         admin = ensure_user(f"admin@{domain}", first_name="Alex", last_name="Admin")
         admin_membership = ensure_member(organization, admin, Role.ADMIN)
         ensure_second_factor(admin)
