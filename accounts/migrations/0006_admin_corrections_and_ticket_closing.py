@@ -9,7 +9,7 @@ from usdoctors.tenant_constraints import EnforceTenantForeignKeys
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_membership_organization_role'),
+        ('accounts', '0005_profile_country_list_and_kind_labels'),
         ('usdoctors', '0004_remove_organization_required_document_types'),
     ]
 
