@@ -84,7 +84,7 @@ def test_account_of_another_organization_joins_and_is_verified(
     log_in(admin_page, base, admin.user.email, totp_secret=factories.TOTP_SECRET)
     admin_page.get_by_role("link", name="Verification queue").first.click()
     admin_page.get_by_role("link", name="Review Sita Sharma").click()
-    expect(admin_page.get_by_text("Cardiology")).to_be_visible()
+    expect(admin_page.get_by_role("definition").filter(has_text="Cardiology")).to_be_visible()
     expect(admin_page.get_by_text("Manipal College of Medical Sciences, Nepal")).to_be_visible()
     admin_page.get_by_role("button", name="Verify profile").click()
     expect(admin_page.get_by_text("Verified Sita Sharma.")).to_be_visible()
