@@ -158,7 +158,8 @@ def verification_review(request, profile_id: int):
         "accounts/verification_review.html",
         {
             "profile": profile,
-            "membership": profile.membership,
+            # Not "membership": that names the viewer (the navigation reads it).
+            "student": profile.membership,
             "reviews": profile.membership.reviews.select_related("by__user"),
             "is_pending": profile.membership.verification_status == VerificationStatus.PENDING,
             "info_form": DecisionMessageForm(prefix="info"),
