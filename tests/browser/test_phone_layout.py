@@ -305,3 +305,43 @@ def test_every_page_fits_a_phone_and_passes_axe(site, world, browser):
         failures.extend(crawl.failures)
         context.close()
     assert not failures, f"{len(failures)} problems at 390 px:\n" + "\n".join(failures)
+
+
+def test_phone_menu_opens_and_closes_from_the_keyboard_and_desktop_keeps_the_bar(
+    site, world, browser
+):
+    """Below 900 px the main navigation folds behind a menu button whose aria-expanded
+    tells its state; Enter opens it, Escape closes it and returns focus to the button.
+    On a desktop the navigation is the horizontal bar and there is no button."""
+    base = site["url"]
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    log_in(page, base, world["student"].user.email)
+    menu = page.get_by_role("button", name="Menu")
+    rotations = page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Rotations", exact=True
+    )
+
+    assert menu.get_attribute("aria-expanded") == "false"
+    assert not rotations.is_visible()
+    menu.focus()
+    page.keyboard.press("Enter")
+    assert menu.get_attribute("aria-expanded") == "true"
+    assert rotations.is_visible()
+    box = rotations.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    page.keyboard.press("Escape")
+    assert menu.get_attribute("aria-expanded") == "false"
+    assert not rotations.is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('menu-button')")
+    menu.click()
+    rotations.click()
+    page.wait_for_url(f"{base}/rotations/")
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert not menu.is_visible()
+    assert rotations.is_visible()
+    dashboard = page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard")
+    # The bar: links side by side on one line, not a column.
+    assert dashboard.bounding_box()["y"] == rotations.bounding_box()["y"]
+    context.close()
