@@ -28,11 +28,15 @@ from accounts.tickets import open_ticket
 from documents.models import DocumentType
 from documents.school_link import upload_url
 from documents.uploads import upload_document
+from payments import school
 from payments.models import Installment
+from payments.pages import pay_link
+from payments.sending import send_installment
 from rotations import services as rotation_services
 from tests import factories
 from tests.browser.conftest import log_in
 from tests.conftest import MINIMAL_PDF
+from tests.payments.school_helpers import school_rotation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -177,7 +181,8 @@ def world(site, settings):
     """Demo's people with something on every page: a verified student with an approved
     rotation (invoiced), a completed one with a letter, a submitted document and a
     support ticket; an attending with published weeks, a request waiting and an NPI to
-    check; a pending student for the verification queue; an admin. Names are long, as
+    check; a pending student for the verification queue; a new student whose profile is
+    still a form to fill in; an admin. Names are long, as
     real ones can be. Northside has a student too, never shown to demo."""
     settings.SITE_PORT = site["url"].rsplit(":", 1)[1]
     organization = site["org"]
@@ -198,6 +203,9 @@ def world(site, settings):
         )
         waiting = factories.StudentFactory(organization=organization)
         pending = factories.StudentFactory(organization=organization, pending=True)
+        newcomer = factories.StudentFactory(
+            organization=organization, verification_status="incomplete", profile=False
+        )
         completed = factories.completed_rotation(
             organization=organization, attending=attending, student=student
         )
@@ -238,16 +246,29 @@ def world(site, settings):
         )
         installment = Installment.objects.filter(invoice__rotation=approved).first()
         school_link = urlsplit(upload_url(approved)).path
+    # Two more students' rotations for the pages without an account: a school-paid one
+    # (the school's link to confirm or refuse) and one paid by PayPal through the
+    # simulated gateway (the page where the payer pays the sent installment).
+    school_paid = school_rotation(organization)
+    by_card = school_rotation(organization, payer="self", card=False)
+    with scope(organization=organization):
+        school_payment_link = urlsplit(school.confirmation_url(school_paid)).path
+        [sent] = Installment.objects.filter(invoice__rotation=by_card)
+        assert send_installment(sent.pk) == "sent"
+        sent.refresh_from_db()
+        simulated_pay_page = urlsplit(pay_link(sent)).path
+        assert simulated_pay_page.startswith("/payments/simulated/")
     return {
         "admin": admin,
         "attending": attending,
         "student": student,
+        "newcomer": newcomer,
         "paths": {
+            # Log in, sign up and the rest are found by the crawl from the home page.
             "anonymous": [
-                "/accounts/login/",
-                "/accounts/signup/",
-                "/accounts/password/reset/",
                 school_link,
+                school_payment_link,
+                simulated_pay_page,
             ],
             "student": [
                 f"/rotations/{approved.pk}/",
@@ -269,6 +290,7 @@ def world(site, settings):
                 "/attending/profile/",
                 "/documents/my-requirements/",
             ],
+            "new student": ["/profile/"],
             "admin": [
                 f"/manage/verification/{pending.profile.pk}/",
                 f"/students/{student.profile.pk}/",
@@ -287,11 +309,13 @@ def world(site, settings):
 
 def test_every_page_fits_a_phone_and_passes_axe(site, world, browser):
     base = site["url"]
+    # The brief's four roles, plus a new student: only they see the profile form.
     roles = [
         ("anonymous", None, "", ["/"]),
         ("student", world["student"].user.email, "", ["/dashboard/"]),
         ("attending", world["attending"].membership.user.email, "", ["/dashboard/"]),
         ("admin", world["admin"].user.email, factories.TOTP_SECRET, ["/dashboard/"]),
+        ("new student", world["newcomer"].user.email, "", ["/dashboard/"]),
     ]
     failures: list[str] = []
     for role, email, totp_secret, start in roles:
@@ -302,6 +326,7 @@ def test_every_page_fits_a_phone_and_passes_axe(site, world, browser):
         crawl.run(start, world["paths"][role])
         # The crawl reached beyond its fixed list: the page list builds itself.
         assert len(crawl.visited) > len(world["paths"][role]), (role, crawl.visited)
+        print(f"{role}: {len(crawl.visited)} pages at 390 px:", *crawl.visited, sep="\n  ")
         failures.extend(crawl.failures)
         context.close()
     assert not failures, f"{len(failures)} problems at 390 px:\n" + "\n".join(failures)
