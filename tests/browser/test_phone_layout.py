@@ -107,6 +107,13 @@ AXE_SERIOUS = """async (impacts) => {
 }"""
 
 
+def serious_axe_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now. Evaluated
+    rather than added as a <script>: the site's CSP refuses inline scripts."""
+    page.evaluate(AXE_SOURCE)
+    return page.evaluate(AXE_SERIOUS, SERIOUS)
+
+
 def page_key(path: str) -> str:
     """A path with its ids and tokens replaced: one page of each kind is enough."""
     return ID_OR_TOKEN.sub("/<id>", path)
@@ -161,9 +168,7 @@ class Crawl:
         self.visited.append(url)
         for problem in page.evaluate(LAYOUT_PROBLEMS):
             self.failures.append(f"{where}: {problem}")
-        # Evaluated rather than added as a <script>: the site's CSP refuses inline scripts.
-        page.evaluate(AXE_SOURCE)
-        for violation in page.evaluate(AXE_SERIOUS, SERIOUS):
+        for violation in serious_axe_violations(page):
             self.failures.append(f"{where}: axe {violation}")
         links = []
         for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
@@ -355,6 +360,7 @@ def test_phone_menu_opens_and_closes_from_the_keyboard_and_desktop_keeps_the_bar
     assert rotations.is_visible()
     box = rotations.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert serious_axe_violations(page) == []
     page.keyboard.press("Escape")
     assert menu.get_attribute("aria-expanded") == "false"
     assert not rotations.is_visible()
