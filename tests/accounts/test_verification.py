@@ -782,3 +782,16 @@ def test_decision_history_is_recorded_in_order(needs_info_student, demo, client_
             )
         )
     assert history == ["info_requested", "submitted", "verified"]
+
+
+def test_review_page_keeps_the_admins_navigation_not_the_students(demo, client_for):
+    """The reviewed student's membership must not stand in for the viewer's: the menu
+    once showed the student's links (My profile, Documents, Payments), each a 403."""
+    response = client_for(demo["admin"]).get(f"/manage/verification/{profile_id(demo['pending'])}/")
+
+    text = page_text(response)
+    assert response.status_code == 200
+    assert 'href="/manage/verification/">Verification queue</a>' in text
+    assert 'href="/profile/"' not in text
+    assert 'href="/payments/"' not in text
+    assert "Pending" in text  # the student's own status is still shown
