@@ -85,6 +85,15 @@ class AttendingProfileForm(forms.ModelForm):
         return super().save(commit)
 
 
+class RenderedElsewhere(forms.HiddenInput):
+    """A field whose control the page draws somewhere else: the confirmation checkbox
+    lives in the price summary that payments renders (``payments/_quote_summary.html``), the
+    publish confirmation in the preview's own form (``rotations/availability.html``)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return ""
+
+
 class PublishWeeksForm(forms.Form):
     first_week = forms.DateField(
         label="First week (a Monday)", widget=MondayInput(), validators=[validate_sane_date]
@@ -95,22 +104,16 @@ class PublishWeeksForm(forms.Form):
         help_text="To publish a single week, use the same Monday as the first week.",
         validators=[validate_sane_date],
     )
+    # No initial capacity (§4): a prefilled number once cut published weeks to it unseen.
     capacity = forms.IntegerField(
         label="Students at once",
         min_value=1,
         max_value=20,
-        initial=1,
         help_text="How many students you can host in each of these weeks (1–20). "
-        "Weeks you already published get this number.",
+        "If weeks you already published would change, you see them and confirm first.",
     )
-
-
-class RenderedElsewhere(forms.HiddenInput):
-    """A field whose control the page draws somewhere else: the confirmation checkbox
-    lives in the price summary that payments renders (``payments/_quote_summary.html``)."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        return ""
+    # The confirmation of the changes the attending reviewed (rotations.availability).
+    confirmed = forms.CharField(required=False, max_length=4000, widget=RenderedElsewhere)
 
 
 CONFIRM_PRICE = "Review the price and tick the box to agree to it before sending the request."

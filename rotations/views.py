@@ -120,7 +120,7 @@ def attending_profile(request):
     )
 
 
-def _availability_page(request, attending, form, *, status=200):
+def _availability_page(request, attending, form, *, status=200, preview=None, stale=False):
     weeks = [
         with_end(week)
         for week in AvailabilityWeek.objects.filter(
@@ -130,13 +130,23 @@ def _availability_page(request, attending, form, *, status=200):
     return render(
         request,
         "rotations/availability.html",
-        {"attending": attending, "form": form, "weeks": weeks},
+        {
+            "attending": attending,
+            "form": form,
+            "weeks": weeks,
+            "preview": preview,
+            "preview_stale": stale,
+        },
         status=status,
     )
 
 
 @member_required("attending")
 def availability_page(request):
+    """Publish a range of weeks (§4). When published weeks would get a new capacity the
+    answer is the preview of those changes with a confirm button (the service refuses to
+    write them unconfirmed); confirming posts the same range with the preview's
+    confirmation."""
     try:
         attending = availability.attending_profile_of(request.membership)
     except DomainError as error:
@@ -156,6 +166,19 @@ def availability_page(request):
             first_week=data["first_week"],
             last_week=data["last_week"],
             capacity=data["capacity"],
+            confirmed=data["confirmed"],
+        )
+    except availability.CapacityChangeUnconfirmed as unconfirmed:
+        # The first time this is the preview step (200); a confirmation that no longer
+        # matches the weeks is a conflict, answered with the new preview.
+        stale = bool(data["confirmed"])
+        return _availability_page(
+            request,
+            attending,
+            form,
+            preview=unconfirmed.plan,
+            stale=stale,
+            status=unconfirmed.status_code if stale else 200,
         )
     except DomainError as error:
         if top := place_error(form, error):

@@ -204,7 +204,9 @@ def test_capacity_cannot_drop_below_the_places_booked(demo, attending, client_fo
     )
 
     assert response.status_code == 409
-    assert "already has 2 students booked; capacity cannot go below that." in top_error(response)
+    assert "already has 2 students booked; its capacity cannot go below 2." in field_error(
+        response, "capacity"
+    )
     # The weeks before the booked one were rolled back with it.
     assert weeks_of(attending) == {monday(4): (2, 2)}
 
