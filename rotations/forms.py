@@ -2,6 +2,7 @@
 models' validators and in the services (STYLE §2), which the API shares."""
 
 from django import forms
+from django.http import QueryDict
 from django.utils.html import format_html
 
 from accounts.models import Membership
@@ -201,6 +202,31 @@ class RotationRequestForm(forms.Form):
     @property
     def offers_something(self) -> bool:
         return bool(self.fields["rotation_type"].choices and self.fields["mode"].choices)
+
+
+class RequestPrefillForm(forms.Form):
+    """The request form's start and weeks carried in a link (§5, issue 11): a free week
+    clicked in the calendar (``?start=``), or a search result (its first start, and the
+    ``weeks`` of the search kept in ``?back=``). Only a future Monday and 1–12 weeks are
+    taken; anything else is ignored, as a link may be old or typed by hand."""
+
+    start = forms.DateField(required=False, validators=[validate_sane_date])
+    weeks = forms.IntegerField(required=False, min_value=1, max_value=MAX_WEEKS)
+
+    @classmethod
+    def initial_from(cls, query) -> dict:
+        back = QueryDict(query.get("back", ""))
+        data = {"start": query.get("start", ""), "weeks": query.get("weeks") or back.get("weeks")}
+        form = cls(data)
+        form.is_valid()
+        values = getattr(form, "cleaned_data", {})
+        initial = {}
+        start = values.get("start")
+        if start and start.weekday() == 0 and start >= next_monday():
+            initial["start"] = start
+        if values.get("weeks"):
+            initial["weeks"] = values["weeks"]
+        return initial
 
 
 class ReasonForm(forms.Form):

@@ -79,7 +79,7 @@ def test_student_requests_attending_approves_and_they_message(
     attending_context = browser.new_context()
     doctor = attending_context.new_page()
     log_in(doctor, base, attending.membership.user.email)
-    waiting = doctor.get_by_role("region", name="Requests waiting for you")
+    waiting = doctor.get_by_role("region", name="Waiting for you")
     expect(waiting.get_by_role("cell", name="Amara Okafor")).to_be_visible()
     assert_accessible(doctor, "attending dashboard with a request")
     doctor.get_by_role("link", name="Rotations", exact=True).click()
