@@ -298,7 +298,9 @@ def rotation_request(request, attending_id: int):
                     f"{deadline_text(rotation.respond_by, weekday=True)} to answer; we will "
                     "email you either way.",
                 )
-                return redirect("rotation_detail", rotation_id=rotation.pk)
+                # The page opens on what happens next (and a fragment is needed anyway:
+                # the browser would keep the form's #request-form across the redirect).
+                return redirect(reverse("rotation_detail", args=[rotation.pk]) + "#next-step")
     return render(request, "rotations/attending_detail_request.html", context, status=status)
 
 
