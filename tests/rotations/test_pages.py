@@ -323,7 +323,7 @@ def test_student_requests_a_rotation_through_the_form(demo, attending, open_week
 
     with scopes_disabled():
         rotation = Rotation.objects.get(student=demo["student"])
-    assert response.redirect_chain == [(f"/rotations/{rotation.pk}/", 302)]
+    assert response.redirect_chain == [(f"/rotations/{rotation.pk}/#next-step", 302)]
     assert (rotation.attending, rotation.status, rotation.start, rotation.weeks) == (
         attending,
         "requested",
