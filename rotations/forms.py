@@ -2,6 +2,7 @@
 models' validators and in the services (STYLE §2), which the API shares."""
 
 from django import forms
+from django.http import QueryDict
 from django.utils.html import format_html
 
 from accounts.models import Membership
@@ -85,6 +86,15 @@ class AttendingProfileForm(forms.ModelForm):
         return super().save(commit)
 
 
+class RenderedElsewhere(forms.HiddenInput):
+    """A field whose control the page draws somewhere else: the confirmation checkbox
+    lives in the price summary that payments renders (``payments/_quote_summary.html``), the
+    publish confirmation in the preview's own form (``rotations/availability.html``)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return ""
+
+
 class PublishWeeksForm(forms.Form):
     first_week = forms.DateField(
         label="First week (a Monday)", widget=MondayInput(), validators=[validate_sane_date]
@@ -95,22 +105,16 @@ class PublishWeeksForm(forms.Form):
         help_text="To publish a single week, use the same Monday as the first week.",
         validators=[validate_sane_date],
     )
+    # No initial capacity (§4): a prefilled number once cut published weeks to it unseen.
     capacity = forms.IntegerField(
         label="Students at once",
         min_value=1,
         max_value=20,
-        initial=1,
         help_text="How many students you can host in each of these weeks (1–20). "
-        "Weeks you already published get this number.",
+        "If weeks you already published would change, you see them and confirm first.",
     )
-
-
-class RenderedElsewhere(forms.HiddenInput):
-    """A field whose control the page draws somewhere else: the confirmation checkbox
-    lives in the price summary that payments renders (``payments/_quote_summary.html``)."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        return ""
+    # The confirmation of the changes the attending reviewed (rotations.availability).
+    confirmed = forms.CharField(required=False, max_length=4000, widget=RenderedElsewhere)
 
 
 CONFIRM_PRICE = "Review the price and tick the box to agree to it before sending the request."
@@ -198,6 +202,31 @@ class RotationRequestForm(forms.Form):
     @property
     def offers_something(self) -> bool:
         return bool(self.fields["rotation_type"].choices and self.fields["mode"].choices)
+
+
+class RequestPrefillForm(forms.Form):
+    """The request form's start and weeks carried in a link (§5, issue 11): a free week
+    clicked in the calendar (``?start=``), or a search result (its first start, and the
+    ``weeks`` of the search kept in ``?back=``). Only a future Monday and 1–12 weeks are
+    taken; anything else is ignored, as a link may be old or typed by hand."""
+
+    start = forms.DateField(required=False, validators=[validate_sane_date])
+    weeks = forms.IntegerField(required=False, min_value=1, max_value=MAX_WEEKS)
+
+    @classmethod
+    def initial_from(cls, query) -> dict:
+        back = QueryDict(query.get("back", ""))
+        data = {"start": query.get("start", ""), "weeks": query.get("weeks") or back.get("weeks")}
+        form = cls(data)
+        form.is_valid()
+        values = getattr(form, "cleaned_data", {})
+        initial = {}
+        start = values.get("start")
+        if start and start.weekday() == 0 and start >= next_monday():
+            initial["start"] = start
+        if values.get("weeks"):
+            initial["weeks"] = values["weeks"]
+        return initial
 
 
 class ReasonForm(forms.Form):

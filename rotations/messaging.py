@@ -1,6 +1,9 @@
-"""The message thread of a rotation (DESIGN §5): open once approved, between the student
-and the attending; the organization's admins can read it. The other side is emailed
-about new messages at most once per thread every 15 minutes."""
+"""The message thread of a rotation (DESIGN §5): it opens with the request, so a student
+can ask a question before the attending decides, and stays open while the rotation is
+active (and once completed); a declined, withdrawn, expired or cancelled rotation's
+thread is closed (readable, not writable). Only the student and the attending write; the
+organization's admins can read it. The other side is emailed about new messages at most
+once per thread every 15 minutes."""
 
 from datetime import timedelta
 
@@ -16,10 +19,17 @@ from usdoctors.errors import Conflict, Invalid, NotAllowed
 
 EMAIL_AT_MOST_EVERY = timedelta(minutes=15)
 OPEN_STATUSES = (
+    RotationStatus.REQUESTED,
     RotationStatus.APPROVED,
     RotationStatus.IN_PROGRESS,
     RotationStatus.ON_HOLD,
     RotationStatus.COMPLETED,
+)
+
+ENDED_REQUEST_STATUSES = (
+    RotationStatus.DECLINED,
+    RotationStatus.WITHDRAWN,
+    RotationStatus.EXPIRED,
 )
 
 
@@ -43,8 +53,10 @@ def post_message(rotation: Rotation, *, author: Membership, body: str) -> Messag
         raise Invalid("Write a message.", code="message_empty", field="body")
     rotation = lock_rotation(rotation)
     if rotation.status not in OPEN_STATUSES:
+        ended = "request" if rotation.status in ENDED_REQUEST_STATUSES else "rotation"
         raise Conflict(
-            "Messages open once the attending approves the rotation.", code="thread_closed"
+            f"This {ended} is {rotation.get_status_display().lower()}: its thread is closed.",
+            code="thread_closed",
         )
     message = Message.objects.create(
         organization=rotation.organization, rotation=rotation, author=author, body=body

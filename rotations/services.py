@@ -44,7 +44,12 @@ from rotations.models import (
     RotationEvent,
     week_starts,
 )
-from usdoctors.dates import next_monday, this_monday, today  # noqa: F401 (callers use them here)
+from usdoctors.dates import (  # noqa: F401 (callers use next_monday, this_monday, today here)
+    deadline_text,
+    next_monday,
+    this_monday,
+    today,
+)
 from usdoctors.errors import Conflict, Invalid, NotAllowed
 from usdoctors.links import organization_url
 
@@ -571,7 +576,7 @@ def rotation_context(rotation: Rotation, *, note: str = "") -> dict:
         "start": long_date(rotation.start),
         "end": f"{rotation.end:%B} {rotation.end.day}, {rotation.end.year}",
         "weeks": rotation.weeks,
-        "respond_by": long_date(timezone.localtime(rotation.respond_by).date()),
+        "respond_by": deadline_text(rotation.respond_by),
         "note": note.strip(),
         "rotation_url": organization_url(rotation.organization, f"/rotations/{rotation.pk}/"),
     }

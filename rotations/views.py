@@ -15,7 +15,6 @@ from django.core.paginator import Paginator
 from django.db.models import Case, F, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
@@ -46,10 +45,12 @@ from rotations.forms import (
     PostponeForm,
     PublishWeeksForm,
     ReasonForm,
+    RequestPrefillForm,
     RotationRequestForm,
     StatusFilterForm,
 )
 from rotations.models import AttendingProfile, AvailabilityWeek, DateChange, Evaluation, Rotation
+from usdoctors.dates import deadline_text
 from usdoctors.errors import DomainError, NotAllowed
 from usdoctors.views import member_required
 
@@ -120,7 +121,7 @@ def attending_profile(request):
     )
 
 
-def _availability_page(request, attending, form, *, status=200):
+def _availability_page(request, attending, form, *, status=200, preview=None, stale=False):
     weeks = [
         with_end(week)
         for week in AvailabilityWeek.objects.filter(
@@ -130,13 +131,23 @@ def _availability_page(request, attending, form, *, status=200):
     return render(
         request,
         "rotations/availability.html",
-        {"attending": attending, "form": form, "weeks": weeks},
+        {
+            "attending": attending,
+            "form": form,
+            "weeks": weeks,
+            "preview": preview,
+            "preview_stale": stale,
+        },
         status=status,
     )
 
 
 @member_required("attending")
 def availability_page(request):
+    """Publish a range of weeks (§4). When published weeks would get a new capacity the
+    answer is the preview of those changes with a confirm button (the service refuses to
+    write them unconfirmed); confirming posts the same range with the preview's
+    confirmation."""
     try:
         attending = availability.attending_profile_of(request.membership)
     except DomainError as error:
@@ -156,6 +167,19 @@ def availability_page(request):
             first_week=data["first_week"],
             last_week=data["last_week"],
             capacity=data["capacity"],
+            confirmed=data["confirmed"],
+        )
+    except availability.CapacityChangeUnconfirmed as unconfirmed:
+        # The first time this is the preview step (200); a confirmation that no longer
+        # matches the weeks is a conflict, answered with the new preview.
+        stale = bool(data["confirmed"])
+        return _availability_page(
+            request,
+            attending,
+            form,
+            preview=unconfirmed.plan,
+            stale=stale,
+            status=unconfirmed.status_code if stale else 200,
         )
     except DomainError as error:
         if top := place_error(form, error):
@@ -199,9 +223,12 @@ def availability_remove(request, week_id: int):
 # --- Requesting a rotation (§5) ----------------------------------------------------------
 
 
-def request_form_context(membership: Membership | None, attending: AttendingProfile, data=None):
+def request_form_context(
+    membership: Membership | None, attending: AttendingProfile, data=None, initial=None
+):
     """What ``rotations/_request_form.html`` needs: the form for a verified student, or
-    why there is none. The attending detail view adds this to its context."""
+    why there is none. The attending detail view adds this to its context; ``initial``
+    fills the start and weeks a link carried (``RequestPrefillForm``)."""
     context = {"attending": attending, "request_form": None, "request_blocked": ""}
     if membership is None:
         context["request_blocked"] = "Log in as a verified student to request a rotation."
@@ -216,7 +243,7 @@ def request_form_context(membership: Membership | None, attending: AttendingProf
         )
         context["request_blocked_code"] = error.code
         return context
-    form = RotationRequestForm(data, attending=attending, student=membership)
+    form = RotationRequestForm(data, attending=attending, student=membership, initial=initial)
     if not form.offers_something:
         kind = membership.profile.kind
         allowed = ", ".join(
@@ -233,15 +260,20 @@ def request_form_context(membership: Membership | None, attending: AttendingProf
 
 @member_required()
 def rotation_request(request, attending_id: int):
-    """GET: the attending's page with the request form. POST: send the request."""
+    """GET: the attending's page with the request form, its start and weeks filled from
+    the link (a week clicked in the calendar, a search result). POST: send the request;
+    a refusal shows the form again with each error next to its field (the form posts to
+    ``#request-form``, so the browser lands on the form, not the top of the page)."""
     attending = get_object_or_404(
         search.public_attendings(request.organization).select_related("membership__user"),
         pk=attending_id,
     )
     data = request.POST if request.method == "POST" else None
+    initial = RequestPrefillForm.initial_from(request.GET) if data is None else None
     context = {
         **search_views.attending_detail_context(request, attending),
-        **request_form_context(request.membership, attending, data),
+        **request_form_context(request.membership, attending, data, initial),
+        "chosen_start": (initial or {}).get("start"),
     }
     form = context["request_form"]
     status = 200
@@ -260,13 +292,15 @@ def rotation_request(request, attending_id: int):
                     form.add_error(None, top)
                 status = error.status_code
             else:
-                respond_by = timezone.localtime(rotation.respond_by).date()
                 messages.success(
                     request,
                     f"Your request is on its way to {attending.display_name}. They have until "
-                    f"{services.long_date(respond_by)} to answer; we will email you either way.",
+                    f"{deadline_text(rotation.respond_by, weekday=True)} to answer; we will "
+                    "email you either way.",
                 )
-                return redirect("rotation_detail", rotation_id=rotation.pk)
+                # The page opens on what happens next (and a fragment is needed anyway:
+                # the browser would keep the form's #request-form across the redirect).
+                return redirect(reverse("rotation_detail", args=[rotation.pk]) + "#next-step")
     return render(request, "rotations/attending_detail_request.html", context, status=status)
 
 
@@ -301,8 +335,16 @@ def rotation_list(request):
     )
 
 
+DASHBOARD_LIST = 20
+
+
 def dashboard_rotations(membership: Membership) -> dict:
-    """What the student and attending dashboards show about rotations."""
+    """What the student and attending dashboards show about rotations.
+
+    An attending sees everything waiting for their action side by side: requests to
+    answer (soonest deadline first), students' proposed date changes (oldest first) and
+    rotations that ended and wait to be marked completed; then upcoming rotations. The
+    same number of queries however many there are (each list is capped, with a count)."""
     rotations = services.visible_rotations(membership)
     if membership.is_student:
         return {
@@ -311,10 +353,27 @@ def dashboard_rotations(membership: Membership) -> dict:
     if membership.is_attending:
         profile = getattr(membership, "attending_profile", None)
         waiting = rotations.filter(status=RotationStatus.REQUESTED).order_by("respond_by")
+        changes = (
+            DateChange.objects.filter(
+                rotation__attending__membership=membership, status=DateChangeStatus.PROPOSED
+            )
+            .select_related("rotation__student__user", "rotation__student__profile")
+            .order_by("created_at", "pk")
+        )
+        changes_shown = list(changes[:DASHBOARD_LIST])
+        for change in changes_shown:
+            change.rotation.title = services.type_title(change.rotation)
+        in_progress = titled(
+            rotations.filter(status=RotationStatus.IN_PROGRESS).order_by("start")[:DASHBOARD_LIST]
+        )
+        today = services.today()
         return {
             "attending_profile": profile,
-            "waiting": titled(waiting[:20]),
+            "waiting": titled(waiting[:DASHBOARD_LIST]),
             "waiting_count": waiting.count(),
+            "date_changes": changes_shown,
+            "date_changes_count": changes.count(),
+            "to_complete": [rotation for rotation in in_progress if rotation.end < today],
             "upcoming": titled(rotations.filter(status__in=BOOKED_STATUSES).order_by("start")[:10]),
             "published_weeks": (
                 AvailabilityWeek.objects.filter(
@@ -408,6 +467,8 @@ def rotation_page(request, rotation: Rotation, *, bound=None, error: str = "", s
         else [],
         "experience": services.experience_entry(rotation),
         "show_student_profile": can_view_student(membership, rotation.student),
+        # The window the request was given (§2's setting when it was sent), for its next step.
+        "response_days": max((rotation.respond_by - rotation.requested_at).days, 1),
         "panels": panels.render_panels(request, rotation),
     }
     return render(request, "rotations/rotation_detail.html", context, status=status)
@@ -450,7 +511,7 @@ def rotation_approve(request, rotation_id: int):
         rotation_id,
         "approve",
         lambda rotation, by, data: services.approve_rotation(rotation, by=by),
-        "Approved. We emailed the student, and you can now message each other here.",
+        "Approved. We emailed the student; your messages stay here on the rotation page.",
     )
 
 

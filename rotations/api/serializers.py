@@ -141,6 +141,41 @@ class AvailabilityPublishSerializer(serializers.Serializer):
         validators=[validate_sane_date],
     )
     capacity = serializers.IntegerField(help_text="Students at once, 1 to 20.")
+    preview = serializers.BooleanField(
+        default=False,
+        help_text="true: publish nothing; answer 200 with the weeks this would add and the "
+        "published weeks whose capacity it would change, and the ``confirmation`` to send.",
+    )
+    confirm_changes = serializers.CharField(
+        default="",
+        allow_blank=True,
+        max_length=4000,
+        help_text="The ``confirmation`` of a preview of the same range and capacity. Needed "
+        "when published weeks would get a new capacity (else 409 "
+        "``capacity_change_unconfirmed``, nothing written); refused the same way when the "
+        "weeks changed since that preview.",
+    )
+
+
+class CapacityChangeSerializer(serializers.Serializer):
+    week_start = serializers.DateField()
+    capacity_before = serializers.IntegerField()
+    capacity_after = serializers.IntegerField()
+    booked = serializers.IntegerField()
+
+
+class PublishPreviewSerializer(serializers.Serializer):
+    """What publishing a range would do (§4), written by nothing."""
+
+    first_week = serializers.DateField()
+    last_week = serializers.DateField()
+    capacity = serializers.IntegerField()
+    new_weeks = serializers.ListField(child=serializers.DateField())
+    changes = CapacityChangeSerializer(many=True)
+    confirmation = serializers.CharField(
+        help_text="Send as ``confirm_changes`` to publish with these changes; empty when "
+        "no published week changes."
+    )
 
 
 class AvailabilityWeekSerializer(serializers.ModelSerializer):

@@ -29,6 +29,7 @@ from rotations.api.serializers import (
     MessageSerializer,
     NpiCheckSerializer,
     PostponeSerializer,
+    PublishPreviewSerializer,
     ReasonSerializer,
     RotationDetailSerializer,
     RotationRequestSerializer,
@@ -157,14 +158,18 @@ class VerifyNpiView(APIView):
 
 class AvailabilityPublishView(APIView):
     """Publish every week from ``first_week`` to ``last_week`` (Mondays, inclusive) with
-    ``capacity`` students at once. Weeks already published take the new capacity, which
-    may not drop below the places already booked (409)."""
+    ``capacity`` students at once (§4). Published weeks never change silently: with
+    ``preview`` the answer lists the weeks whose capacity would change (old → new) and
+    writes nothing; publishing changes them only with that preview's ``confirmation`` as
+    ``confirm_changes`` (else 409 ``capacity_change_unconfirmed``). A capacity below a
+    week's booked places is always refused (409 ``capacity_below_booked``)."""
 
     permission_classes = [IsAttending]
 
     @extend_schema(
         request=AvailabilityPublishSerializer,
         responses={
+            200: PublishPreviewSerializer,
             201: AvailabilityWeekSerializer(many=True),
             **error_responses(400, *MEMBER_ERRORS, 409),
         },
@@ -172,8 +177,21 @@ class AvailabilityPublishView(APIView):
     def post(self, request):
         serializer = AvailabilityPublishSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         attending = availability.attending_profile_of(current_membership(request))
-        weeks = availability.publish_weeks(attending, **serializer.validated_data)
+        arguments = {
+            "first_week": data["first_week"],
+            "last_week": data["last_week"],
+            "capacity": data["capacity"],
+        }
+        if data["preview"]:
+            plan = availability.plan_publish(attending, **arguments)
+            return Response(
+                PublishPreviewSerializer({**vars(plan), "confirmation": plan.confirmation}).data
+            )
+        weeks = availability.publish_weeks(
+            attending, **arguments, confirmed=data["confirm_changes"]
+        )
         return Response(
             AvailabilityWeekSerializer(weeks, many=True).data, status=status.HTTP_201_CREATED
         )

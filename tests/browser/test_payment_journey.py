@@ -79,7 +79,7 @@ def test_request_by_card_approve_pay_by_email_link_and_see_it_paid(
     expect(summary.get_by_role("cell", name="On approval")).to_be_visible()
     summary.get_by_label("I agree to pay $1,235.88 as scheduled").check()
     form.get_by_role("button", name="Send request").click()
-    page.wait_for_url(re.compile(rf"{base}/rotations/\d+/$"))
+    page.wait_for_url(re.compile(rf"{base}/rotations/\d+/#next-step$"))
     rotation_url = page.url
     expect(page.get_by_test_id("rotation-status")).to_have_text("Requested")
 

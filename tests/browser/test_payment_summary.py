@@ -62,7 +62,7 @@ def test_summary_follows_the_form_and_the_student_confirms_it(
 
     summary.get_by_label("I agree to pay $1,200.00 as scheduled").check()
     form.get_by_role("button", name="Send request").click()
-    page.wait_for_url(re.compile(rf"{base}/rotations/\d+/$"))
+    page.wait_for_url(re.compile(rf"{base}/rotations/\d+/#next-step$"))
     expect(page.get_by_test_id("rotation-payments")).to_contain_text(
         "You agreed to pay $1,200.00 as scheduled"
     )

@@ -66,7 +66,7 @@ def test_student_requests_attending_approves_and_they_message(
     form.get_by_label("I agree to pay $1,000.00 as scheduled").check()
     form.get_by_role("button", name="Send request").click()
 
-    page.wait_for_url(re.compile(rf"{base}/rotations/\d+/$"))
+    page.wait_for_url(re.compile(rf"{base}/rotations/\d+/#next-step$"))
     rotation_url = page.url
     expect(page.get_by_text("Your request is on its way to Dr. Elena Rivera.")).to_be_visible()
     expect(page.get_by_test_id("rotation-status")).to_have_text("Requested")
@@ -79,7 +79,7 @@ def test_student_requests_attending_approves_and_they_message(
     attending_context = browser.new_context()
     doctor = attending_context.new_page()
     log_in(doctor, base, attending.membership.user.email)
-    waiting = doctor.get_by_role("region", name="Requests waiting for you")
+    waiting = doctor.get_by_role("region", name="Waiting for you")
     expect(waiting.get_by_role("cell", name="Amara Okafor")).to_be_visible()
     assert_accessible(doctor, "attending dashboard with a request")
     doctor.get_by_role("link", name="Rotations", exact=True).click()

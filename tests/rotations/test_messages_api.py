@@ -38,22 +38,42 @@ def assert_refused(response, status, code, message, before, after):
     assert after == before
 
 
-@pytest.mark.parametrize("status", ["requested", "declined", "withdrawn", "expired"])
-def test_the_thread_is_closed_before_approval(demo, rotation, api, everything, status):
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("declined", "This request is declined: its thread is closed."),
+        ("withdrawn", "This request is withdrawn: its thread is closed."),
+        ("expired", "This request is expired: its thread is closed."),
+        ("cancelled", "This rotation is cancelled: its thread is closed."),
+    ],
+)
+def test_the_thread_is_closed_once_the_request_or_rotation_ended(
+    demo, rotation, api, everything, status, message
+):
     with scopes_disabled():
         type(rotation).objects.filter(pk=rotation.pk).update(status=status)
     before = everything()
 
     response = write(api, demo["student"], rotation, "Hello doctor!")
 
-    assert_refused(
-        response,
-        409,
-        "thread_closed",
-        "Messages open once the attending approves the rotation.",
-        before,
-        everything(),
-    )
+    assert_refused(response, 409, "thread_closed", message, before, everything())
+
+
+def test_the_thread_opens_with_the_request(demo, rotation, api):
+    """§5: a student can ask a question before the attending decides, and the attending
+    can answer it."""
+    with scopes_disabled():
+        type(rotation).objects.filter(pk=rotation.pk).update(status="requested")
+
+    question = write(api, demo["student"], rotation, "Is parking available at the clinic?")
+    answer = write(api, demo["attending"], rotation, "Yes, garage B.")
+
+    assert (question.status_code, answer.status_code) == (201, 201), question.json()
+    listing = api(demo["admin"]).get(thread(rotation)).json()
+    assert [m["body"] for m in listing["results"]] == [
+        "Is parking available at the clinic?",
+        "Yes, garage B.",
+    ]
 
 
 def test_the_student_and_the_attending_write_and_the_admin_reads(demo, attending, rotation, api):

@@ -204,7 +204,9 @@ def test_capacity_cannot_drop_below_the_places_booked(demo, attending, client_fo
     )
 
     assert response.status_code == 409
-    assert "already has 2 students booked; capacity cannot go below that." in top_error(response)
+    assert "already has 2 students booked; its capacity cannot go below 2." in field_error(
+        response, "capacity"
+    )
     # The weeks before the booked one were rolled back with it.
     assert weeks_of(attending) == {monday(4): (2, 2)}
 
@@ -321,7 +323,7 @@ def test_student_requests_a_rotation_through_the_form(demo, attending, open_week
 
     with scopes_disabled():
         rotation = Rotation.objects.get(student=demo["student"])
-    assert response.redirect_chain == [(f"/rotations/{rotation.pk}/", 302)]
+    assert response.redirect_chain == [(f"/rotations/{rotation.pk}/#next-step", 302)]
     assert (rotation.attending, rotation.status, rotation.start, rotation.weeks) == (
         attending,
         "requested",
@@ -495,7 +497,7 @@ def test_detail_page_shows_the_rotation(demo, requested, client_for):
     end = requested.start + timedelta(days=13)
     assert f"{end:%A, %B} {end.day}, {end.year} (2 weeks)" in page
     assert "Withdraw my request" in page and "Approve request" not in page
-    assert "Messages open once the attending approves the rotation." in page
+    assert "No messages yet. Write the first one below." in page  # open with the request
 
 
 def test_attending_approves_a_request(demo, requested, attending, client_for):
@@ -795,12 +797,22 @@ def test_empty_htmx_message_returns_the_form_with_its_error(demo, approved, clie
     assert thread_of(approved) == []
 
 
-def test_messages_wait_for_approval(demo, requested, client_for):
+def test_messages_open_with_the_request(demo, requested, client_for):
+    response = client_for(demo["student"]).post(
+        f"/rotations/{requested.pk}/messages/", {"message-body": "Hello?"}
+    )
+    assert response.status_code == 302
+    assert [body for _author, body in thread_of(requested)] == ["Hello?"]
+
+
+def test_messages_close_when_the_request_ends(demo, requested, client_for):
+    with scopes_disabled():
+        Rotation.objects.filter(pk=requested.pk).update(status="declined")
     response = client_for(demo["student"]).post(
         f"/rotations/{requested.pk}/messages/", {"message-body": "Hello?"}
     )
     assert response.status_code == 409
-    assert "Messages open once the attending approves the rotation." in top_error(response)
+    assert "This request is declined: its thread is closed." in top_error(response)
     assert thread_of(requested) == []
 
 
@@ -921,7 +933,9 @@ def test_attending_dashboard_shows_requests_with_their_answer_date(demo, request
     respond_by = timezone.localtime(requested.respond_by)
     assert "1 request to answer." in page
     assert requested.student.display_name in page
-    assert f"{respond_by:%a %b} {respond_by.day}" in page
+    # The time with its zone and UTC offset, for students and attendings abroad.
+    assert f"{respond_by:%b} {respond_by.day}, {respond_by.year}, " in page
+    assert f"{respond_by:%Z} (UTC−0" in page
 
 
 def test_attending_dashboard_says_what_to_do_next(demo, client_for):
@@ -930,4 +944,5 @@ def test_attending_dashboard_says_what_to_do_next(demo, client_for):
     with scopes_disabled():
         factories.AttendingProfileFactory(organization=demo["org"], membership=demo["attending"])
     page = text(client.get("/dashboard/"))
-    assert "No requests waiting." in page and "Publish your availability" in page
+    assert "Nothing waiting: no requests or date changes to answer." in page
+    assert "Publish your availability" in page

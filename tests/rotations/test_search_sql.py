@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from accounts.models import Membership, User
 from rotations import search as search_module
-from rotations.availability import publish_weeks, remove_week
+from rotations.availability import plan_publish, publish_weeks, remove_week
 from rotations.choices import Mode, PracticeSetting, RotationType
 from rotations.free_weeks import rebuild_free_weeks
 from rotations.locks import lock_weeks
@@ -393,12 +393,14 @@ def apply_changes(profiles: list[AttendingProfile], changes) -> None:
                                 book(attending, locked, starts)
                 elif kind == "publish":
                     first = nm + timedelta(weeks=change[2])
-                    publish_weeks(
-                        attending,
-                        first_week=first,
-                        last_week=first + timedelta(weeks=change[3] - 1),
-                        capacity=change[4],
-                    )
+                    arguments = {
+                        "first_week": first,
+                        "last_week": first + timedelta(weeks=change[3] - 1),
+                        "capacity": change[4],
+                    }
+                    # The attending confirms the capacity changes the preview lists (§4).
+                    confirmed = plan_publish(attending, **arguments).confirmation
+                    publish_weeks(attending, **arguments, confirmed=confirmed)
                 elif kind == "remove":
                     week = AvailabilityWeek.objects.filter(
                         attending=attending, week_start=nm + timedelta(weeks=change[2])
