@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def main_nav(response) -> str:
     page = response.content.decode()
-    match = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S)
+    match = re.search(r'<nav aria-label="Main"[^>]*>(.*?)</nav>', page, re.S)
     assert match, "the page has no main navigation"
     return match.group(1)
 
