@@ -88,6 +88,12 @@ def keep_free_weeks(attending_id: int, starts: Iterable[date]) -> None:
     keep_next_free_week([attending_id])
 
 
+def free_run(has_place: bool, run_after: int) -> int:
+    """A week's free run: 0 when it has no place left, else one more than the run of the
+    week right after it (0 when that week is not published), capped at MAX_WEEKS."""
+    return min(run_after + 1, MAX_WEEKS) if has_place else 0
+
+
 def _recount(latest_first: list[AvailabilityWeek], following=None) -> list[AvailabilityWeek]:
     """Set the free run of one attending's weeks, given latest first, from the week
     after each (``following``: the published week after the latest one, if known);
@@ -97,8 +103,7 @@ def _recount(latest_first: list[AvailabilityWeek], following=None) -> list[Avail
         consecutive = following is not None and (
             following.week_start == week.week_start + timedelta(weeks=1)
         )
-        after = following.free_run if consecutive else 0
-        run = min(after + 1, MAX_WEEKS) if week.booked < week.capacity else 0
+        run = free_run(week.booked < week.capacity, following.free_run if consecutive else 0)
         if run != week.free_run:
             week.free_run = run
             changed.append(week)

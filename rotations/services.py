@@ -537,20 +537,6 @@ def experience_entry(rotation: Rotation) -> dict | None:
 # --- Sweeps ---------------------------------------------------------------------------
 
 # The sweeps live in rotations.sweeps (which imports this module's rotation_context);
-# ``services.start_due_rotations`` and ``services.remind_and_expire_requests`` still
-# answer, looked up when first asked for so that neither module imports the other at
-# load time.
-_IN_SWEEPS = ("remind_and_expire_requests", "start_due_rotations")
-
-
-def __getattr__(name: str):
-    if name in _IN_SWEEPS:
-        from rotations import sweeps
-
-        return getattr(sweeps, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # --- Shared bits ------------------------------------------------------------------------
 
 

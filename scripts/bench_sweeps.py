@@ -85,7 +85,7 @@ def build_expired(count):
 
 
 def run_expiry():
-    from rotations.services import remind_and_expire_requests
+    from rotations.sweeps import remind_and_expire_requests
 
     org = organization()
     with scope(organization=org.pk):
@@ -104,7 +104,7 @@ def build_day3(count):
 
 
 def run_reminders():
-    from rotations.services import remind_and_expire_requests
+    from rotations.sweeps import remind_and_expire_requests
 
     org = organization()
     with scope(organization=org.pk):
@@ -116,7 +116,7 @@ def build_starting(count):
 
 
 def run_start():
-    from rotations.services import start_due_rotations
+    from rotations.sweeps import start_due_rotations
 
     org = organization()
     with scope(organization=org.pk):

@@ -32,7 +32,7 @@ from lor import seasons
 from lor.models import Letter
 from notifications.models import OutboundEmail
 from notifications.services import render
-from rotations import services
+from rotations import sweeps
 from rotations.models import AttendingProfile, DateChange, Rotation
 from tests import factories
 from tests.conftest import pdf_upload
@@ -376,7 +376,7 @@ def site(demo, client_for):
 
     # The day-3 reminder sweep for the waiting request (its email names the student).
     with scope(organization=org):
-        services.remind_and_expire_requests(org, now=timezone.now() + timedelta(days=3, hours=1))
+        sweeps.remind_and_expire_requests(org, now=timezone.now() + timedelta(days=3, hours=1))
 
     return SimpleNamespace(
         org=org,

@@ -26,6 +26,7 @@ from notifications.tasks import deliver_email
 from payments.models import Installment
 from payments.settlement import mark_installment_paid
 from rotations import services as rotation_services
+from rotations import sweeps
 from rotations.models import Rotation
 from tests import factories
 from tests.browser.conftest import log_in
@@ -200,7 +201,7 @@ def test_school_student_and_admin_complete_the_checklist_and_the_rotation_starts
     start_morning = timezone.make_aware(datetime.combine(rotation.start, datetime.min.time()))
     with time_machine.travel(start_morning + timedelta(hours=6), tick=False):
         with scope(organization=site["org"]):
-            counts = rotation_services.start_due_rotations(site["org"])
+            counts = sweeps.start_due_rotations(site["org"])
     assert counts == {"started": 1, "on_hold": 0}
     with scopes_disabled():
         assert Rotation.objects.get(pk=rotation.pk).status == "in_progress"

@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
-from rotations import date_changes, lifecycle, readiness, services
+from rotations import date_changes, lifecycle, readiness, services, sweeps
 from rotations.models import AvailabilityWeek, DateChange, Rotation
 from tests import factories
 
@@ -101,7 +101,7 @@ def expire(demo, attending):
     rotation = rotation_in(
         demo, attending, "requested", requested_at=asked, respond_by=asked + timedelta(days=7)
     )
-    return rotation, lambda: services.remind_and_expire_requests(demo["org"])
+    return rotation, lambda: sweeps.remind_and_expire_requests(demo["org"])
 
 
 def accept_date_change(demo, attending):
@@ -130,7 +130,7 @@ def postpone(demo, attending):
 
 def start(demo, attending):
     rotation = rotation_in(demo, attending, "approved", start=services.today())
-    return rotation, lambda: services.start_due_rotations(demo["org"])
+    return rotation, lambda: sweeps.start_due_rotations(demo["org"])
 
 
 def hold(demo, attending):
@@ -139,7 +139,7 @@ def hold(demo, attending):
     def sweep_with_something_missing():
         readiness.register(missing_tb_test)
         try:
-            return services.start_due_rotations(demo["org"])
+            return sweeps.start_due_rotations(demo["org"])
         finally:
             readiness.unregister(missing_tb_test)
 
@@ -154,7 +154,7 @@ def start_from_hold(demo, attending):
     rotation = rotation_in(
         demo, attending, "on_hold", start=services.today() - timedelta(weeks=1), weeks=4
     )
-    return rotation, lambda: services.start_due_rotations(demo["org"])
+    return rotation, lambda: sweeps.start_due_rotations(demo["org"])
 
 
 def complete(demo, attending):
@@ -285,7 +285,7 @@ def test_a_sweep_announces_each_rotation_it_moves(demo, attending, heard):
             for _ in range(3)
         ]
     with scopes_disabled():
-        counts = services.start_due_rotations(demo["org"], batch_size=2)
+        counts = sweeps.start_due_rotations(demo["org"], batch_size=2)
     assert counts == {"started": 3, "on_hold": 0}
     assert sorted((call[0], call[1]) for call in heard) == sorted(
         ("started", rotation.pk) for rotation in due
@@ -297,7 +297,7 @@ def test_an_on_hold_rotation_still_not_ready_announces_nothing(demo, attending, 
     readiness.register(missing_tb_test)
     try:
         with scopes_disabled():
-            services.start_due_rotations(demo["org"])
+            sweeps.start_due_rotations(demo["org"])
     finally:
         readiness.unregister(missing_tb_test)
     assert heard == []

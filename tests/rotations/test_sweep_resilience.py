@@ -105,7 +105,7 @@ def test_unready_on_hold_rotations_never_starve_a_newly_due_one(demo, check):
         return [readiness.ReadinessItem("document_missing", "Upload your documents.")]
 
     with scopes_disabled():
-        counts = services.start_due_rotations(organization, batch_size=2)
+        counts = sweeps.start_due_rotations(organization, batch_size=2)
 
     assert status_of(due) == "in_progress"
     assert counts == {"started": 1, "on_hold": 0}
@@ -116,6 +116,6 @@ def test_the_start_sweep_walks_every_batch_in_one_run(demo, check):
     organization = demo["org"]
     rotations = [due_rotation(organization) for _ in range(5)]
     with scopes_disabled():
-        counts = services.start_due_rotations(organization, batch_size=2)
+        counts = sweeps.start_due_rotations(organization, batch_size=2)
     assert counts["started"] == 5
     assert {status_of(rotation) for rotation in rotations} == {"in_progress"}

@@ -31,8 +31,8 @@ from django_scopes import scopes_disabled
 from accounts.choices import Role, Specialty, VerificationStatus
 from accounts.models import Membership, User
 from rotations.choices import US_STATES, CareSetting, Mode, PracticeSetting, RotationType
-from rotations.free_weeks import summary
-from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
+from rotations.free_weeks import free_run, summary
+from rotations.models import AttendingProfile, AvailabilityWeek
 from usdoctors.dates import next_monday
 from usdoctors.models import Organization
 
@@ -172,7 +172,7 @@ class Command(BaseCommand):
         for entry in reversed(weeks):
             number, capacity, booked, _ = entry
             after = following[3] if following and following[0] == number + 1 else 0
-            entry[3] = min(after + 1, MAX_WEEKS) if booked < capacity else 0
+            entry[3] = free_run(booked < capacity, after)
             following = entry
         return weeks
 
