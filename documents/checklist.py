@@ -91,14 +91,16 @@ def judge(document_type: DocumentType, document, *, start: date, end: date, prof
     return ChecklistItem(document_type, ItemState.APPROVED, document)
 
 
-def checklists(rotations) -> dict[int, list[ChecklistItem]]:
+def checklists(rotations, *, loaded: bool = False) -> dict[int, list[ChecklistItem]]:
     """Each rotation's checklist, for rotations of one organization, in three queries
-    whatever their number (rotations, required types, documents)."""
-    rotations = list(
-        Rotation.objects.filter(pk__in=[rotation.pk for rotation in rotations]).select_related(
-            "student__profile", "student__user", "attending"
-        )
-    )
+    whatever their number (rotations, required types, documents). ``loaded``: the
+    rotations were just read with their student's user and profile and their attending
+    (a sweep's locked batch), so they are used as they are instead of read again."""
+    if not loaded:
+        rotations = Rotation.objects.filter(
+            pk__in=[rotation.pk for rotation in rotations]
+        ).select_related("student__profile", "student__user", "attending")
+    rotations = list(rotations)
     needed = required_types(rotations)
     student_ids = {rotation.student_id for rotation in rotations}
     documents = {

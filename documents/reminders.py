@@ -113,7 +113,7 @@ def _remind_batch(organization, today, after, batch_size, counts) -> tuple | Non
         ).values_list("dedupe_key", flat=True)
     )
     waiting = [rotation for rotation in batch if keys[rotation.pk] not in already_sent]
-    items = checklists(waiting) if waiting else {}
+    items = checklists(waiting, loaded=True) if waiting else {}
     rows = []
     for rotation in waiting:
         missing = [item.words() for item in items[rotation.pk] if not item.done]
