@@ -1,10 +1,13 @@
-"""Admin checks on attendings (DESIGN §4): the NPI is shown to students with a
-"verified by admins" mark once an admin has checked it."""
+"""Admin checks on attendings (DESIGN §4, §15): the NPI is shown to students with a
+"verified" mark once it is checked — against the NPPES registry (rotations.npi_checks),
+or by an admin by hand (``verify_npi``, for when the registry is unreachable), and the
+mark says which."""
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership
+from rotations.choices import NpiVerifiedBy
 from rotations.models import AttendingProfile
 from usdoctors.errors import Conflict, Invalid, NotAllowed
 
@@ -30,8 +33,9 @@ def verify_npi(
     if not registry_checked:
         raise Invalid(REGISTRY_NOT_CHECKED, code="registry_not_checked", field="registry_checked")
     if attending.npi_verified_at is None:
-        attending.npi_verified_at = timezone.now()
-        attending.save(update_fields=["npi_verified_at"])
+        attending.npi_verified_at = attending.npi_checked_at = timezone.now()
+        attending.npi_verified_by = NpiVerifiedBy.MANUAL
+        attending.save(update_fields=["npi_verified_at", "npi_verified_by", "npi_checked_at"])
     return attending
 
 
@@ -39,4 +43,5 @@ def clear_npi_check_if_changed(attending: AttendingProfile, *, old_npi: str, new
     """The "verified by admins" mark belongs to the number an admin checked: an attending
     who changes the NPI loses the mark until an admin checks the new one."""
     if (old_npi or "") != (new_npi or ""):
-        attending.npi_verified_at = None
+        attending.npi_verified_at = attending.npi_checked_at = None
+        attending.npi_verified_by = ""

@@ -100,3 +100,17 @@ US_STATES = [
     ("VT", "Vermont"), ("VA", "Virginia"), ("WA", "Washington"), ("WV", "West Virginia"),
     ("WI", "Wisconsin"), ("WY", "Wyoming"), ("PR", "Puerto Rico"),
 ]  # fmt: skip
+
+
+class NpiVerifiedBy(models.TextChoices):
+    """Who put the "NPI verified" mark on an attending (DESIGN §15)."""
+
+    REGISTRY = "registry", "NPPES registry"
+    MANUAL = "manual", "An admin, manually"
+
+
+class NpiCheckStatus(models.TextChoices):
+    PENDING = "pending", "Checking the registry"
+    VERIFIED = "verified", "Verified"
+    MISMATCH = "mismatch", "Does not match"
+    UNREACHABLE = "unreachable", "Registry unreachable"

@@ -16,6 +16,8 @@ from rotations.choices import (
     Credential,
     DateChangeStatus,
     Mode,
+    NpiCheckStatus,
+    NpiVerifiedBy,
     Payer,
     PaymentMethod,
     Plan,
@@ -100,6 +102,18 @@ class AttendingProfile(TenantModel):
     credentials = models.CharField(max_length=2, choices=Credential.choices, default="MD")
     npi = models.CharField("NPI number", max_length=10, blank=True, validators=[validate_npi])
     npi_verified_at = models.DateTimeField(null=True, blank=True)
+    # DESIGN §15: who put the mark (the registry's answer, or an admin by hand), and when
+    # the NPI was last settled (the registry answered, or an admin marked it): the yearly
+    # re-check (rotations.npi_checks) asks again once that is a year old.
+    npi_verified_by = models.CharField(
+        max_length=8, choices=NpiVerifiedBy.choices, blank=True, editable=False
+    )
+    npi_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Kept by documents.credentials in the review's transaction: when admins approved the
+    # attending's current licence and board certification (None: none approved), so
+    # search shows them without another query.
+    licence_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    board_certification_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     specialty = models.CharField(max_length=32, choices=Specialty.choices)
     practice_name = models.CharField(
         max_length=200, blank=True, validators=[validate_no_bidi_controls]
@@ -184,6 +198,12 @@ class AttendingProfile(TenantModel):
     def npi_registry_url(self) -> str:
         """Where admins check the NPI: the public NPPES registry (CMS)."""
         return NPI_REGISTRY_URL.format(npi=self.npi) if self.npi else ""
+
+    @property
+    def npi_verified_by_registry(self) -> bool:
+        """The mark is the registry's answer; any other mark (an admin's, including one
+        staff set in /admin/) is shown as manual."""
+        return self.npi_verified and self.npi_verified_by == NpiVerifiedBy.REGISTRY
 
 
 class AvailabilityWeek(TenantModel):
@@ -388,3 +408,42 @@ class Message(TenantModel):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+
+class NpiCheck(TenantModel):
+    """One look-up of an attending's NPI in the NPPES registry (DESIGN §15).
+
+    Written ``pending`` inside the transaction that asks for it (an admin's "Check in
+    registry", or the yearly re-check); a task calls the registry after commit and
+    records the outcome here: the registry's answer as it came, and ``reasons`` when
+    it does not match. At most one pending check per attending.
+    """
+
+    attending = models.ForeignKey(
+        AttendingProfile, on_delete=models.CASCADE, related_name="npi_checks"
+    )
+    npi = models.CharField(max_length=10)
+    status = models.CharField(
+        max_length=12, choices=NpiCheckStatus.choices, default=NpiCheckStatus.PENDING
+    )
+    reasons = models.JSONField(default=list, blank=True)
+    answer = models.JSONField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "attending"],
+                condition=models.Q(status="pending"),
+                name="one_pending_npi_check_per_attending",
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "attending", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"NPI check of {self.attending} ({self.status})"
