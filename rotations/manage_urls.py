@@ -9,4 +9,9 @@ urlpatterns = [
         manage_views.attending_verify_npi,
         name="manage_attending_verify_npi",
     ),
+    path(
+        "manage/attendings/<int:attending_id>/check-npi/",
+        manage_views.attending_check_npi,
+        name="manage_attending_check_npi",
+    ),
 ]

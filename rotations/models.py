@@ -205,6 +205,13 @@ class AttendingProfile(TenantModel):
         staff set in /admin/) is shown as manual."""
         return self.npi_verified and self.npi_verified_by == NpiVerifiedBy.REGISTRY
 
+    @property
+    def npi_verification(self) -> str | None:
+        """``registry``, ``manual`` or None (not verified), as students are told."""
+        if not self.npi_verified:
+            return None
+        return NpiVerifiedBy.REGISTRY if self.npi_verified_by_registry else NpiVerifiedBy.MANUAL
+
 
 class AvailabilityWeek(TenantModel):
     """One Monday-starting week an attending can host ``capacity`` students at once.

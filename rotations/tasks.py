@@ -2,12 +2,15 @@
 sweep (rotations.sweeps). One organization's failure is logged and never stops the
 others (DESIGN §9); the totals add up the organizations that finished."""
 
+import logging
 from collections import Counter
 
 from celery import shared_task
 
 from rotations import sweeps
-from usdoctors.tenancy import sweep_each_organization
+from usdoctors.tenancy import organization_scope, sweep_each_organization
+
+logger = logging.getLogger(__name__)
 
 
 def _totals(results: list[dict], **zero: int) -> dict:
@@ -35,3 +38,31 @@ def refresh_stale_next_free_weeks() -> int:
     from rotations.free_weeks import refresh_stale_next_free_weeks as refresh
 
     return sum(sweep_each_organization(refresh))
+
+
+@shared_task
+def recheck_stale_npis() -> int:
+    """Beat, daily: check again in the NPPES registry the NPIs settled more than a year
+    ago (rotations.npi_checks.queue_stale_checks)."""
+    from rotations.npi_checks import queue_stale_checks
+
+    return sum(sweep_each_organization(queue_stale_checks))
+
+
+@shared_task
+def run_npi_checks(organization_id: int, check_ids: list[int]) -> dict[str, int]:
+    """Ask the registry about each pending check and record the answers, one after the
+    other (rotations.npi_checks.run_check: idempotent, outside any transaction)."""
+    from rotations.npi_checks import run_check
+
+    with organization_scope(organization_id):
+        return dict(Counter(run_check(check_id) for check_id in check_ids))
+
+
+def enqueue_npi_checks(organization_id: int, check_ids: list[int]) -> None:
+    """For ``transaction.on_commit``: queue the checks; a broker outage is logged, never
+    raised into the request that committed (the daily sweep sends pending checks again)."""
+    try:
+        run_npi_checks.delay(organization_id, list(check_ids))
+    except Exception:
+        logger.warning("Could not enqueue NPI checks %s; the daily sweep sends them.", check_ids)

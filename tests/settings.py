@@ -58,6 +58,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 INPROCESS_BEAT = False
 SITE_PORT = ""
 WHITENOISE_USE_FINDERS = True
+# Never the real registry from tests: the discard port refuses at once; tests that check
+# NPIs point this at the fake registry (tests/fakes/nppes_server.py).
+NPPES_BASE_URL = "http://127.0.0.1:9/api/"
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = VAR_DIR / "static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -275,6 +275,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lor.tasks.send_letter_reminders",
         "schedule": 60 * 60.0,
     },
+    # Daily: it asks the registry again about NPIs last settled more than a year ago
+    # (rotations.npi_checks), and retries those the registry could not answer.
+    "recheck-stale-npis": {
+        "task": "rotations.tasks.recheck_stale_npis",
+        "schedule": 24 * 60 * 60.0,
+    },
 }
 # `make run` has no beat process: a thread in the web process runs the schedule instead.
 INPROCESS_BEAT = env_bool("USDOCTORS_INPROCESS_BEAT", False)
@@ -302,6 +308,10 @@ PAYMENT_SECRETS_KEY = env("PAYMENT_SECRETS_KEY")
 # Sending installments to the gateway: Celery retries a failed send with exponential
 # backoff (seconds), at most this many times; the due-installment sweep picks up the rest.
 PAYMENT_SEND_MAX_RETRIES = int(env("PAYMENT_SEND_MAX_RETRIES", "8"))
+
+# --- The NPPES NPI registry (DESIGN §15) ---------------------------------------------
+# The public CMS registry API (rotations.nppes); tests point it at a fake registry.
+NPPES_BASE_URL = env("NPPES_BASE_URL", "https://npiregistry.cms.hhs.gov/api/")
 
 # --- API (DESIGN §12) ----------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts.choices import Specialty
 from rotations.api.serializers import NamedChoiceField
-from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
+from rotations.choices import US_STATES, Mode, NpiVerifiedBy, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
 from rotations.search import SORT_SOONEST, SORTS
 from usdoctors.dates import validate_sane_date
@@ -37,9 +37,15 @@ class AttendingSearchQuerySerializer(serializers.Serializer):
 
 
 class AttendingSerializer(serializers.ModelSerializer):
-    """An attending as students see them. ``npi_verified``: an admin checked the NPI."""
+    """An attending as students see them, with what is verified and when (§15):
+    ``npi_verified`` and ``npi_verified_by`` (``registry``: the NPPES registry matched
+    the name and specialty; ``manual``: an admin checked it by hand), and the dates
+    admins approved the licence and the board certification (null: not verified)."""
 
     npi_verified = serializers.BooleanField(read_only=True)
+    npi_verified_by = NamedChoiceField(
+        NpiVerifiedBy, source="npi_verification", read_only=True, allow_null=True
+    )
     # Named enums shared with the rest of the rotations API (one component per choice set).
     specialty = NamedChoiceField(Specialty, read_only=True)
     rotation_types = serializers.ListField(child=NamedChoiceField(RotationType), read_only=True)
@@ -47,7 +53,15 @@ class AttendingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AttendingProfile
-        fields = ["id", *AttendingProfile.public_fields(), "npi_verified"]
+        fields = [
+            "id",
+            *AttendingProfile.public_fields(),
+            "npi_verified",
+            "npi_verified_by",
+            "npi_verified_at",
+            "licence_verified_at",
+            "board_certification_verified_at",
+        ]
         read_only_fields = fields
 
 

@@ -127,7 +127,7 @@ def test_changing_the_npi_removes_the_verified_mark(demo, attending, client_for)
             npi=VALID_NPI, npi_verified_at=timezone.now()
         )
     client = client_for(demo["attending"])
-    assert "NPI verified by admins" in text(client.get("/attending/profile/"))
+    assert "NPI verified manually by an admin on" in text(client.get("/attending/profile/"))
 
     client.post("/attending/profile/", {**PROFILE_FORM, "npi": VALID_NPI})
     assert reload(attending).npi_verified  # same number: still verified

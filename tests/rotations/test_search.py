@@ -418,7 +418,7 @@ def test_detail_page_shows_a_26_week_calendar_in_words(doctor, demo, client_for)
     page = client_for(demo["student"]).get(f"/attendings/{doctor.pk}/")
     html = page.content.decode()
     assert page.status_code == 200
-    assert "NPI verified by admins" in html
+    assert "NPI verified manually by an admin on" in html
     assert "ada.private" not in html
     rows = re.findall(r'<tr class="week-(\w+)">', html)
     assert len(rows) == 26
@@ -471,7 +471,7 @@ def test_search_page_result_card(doctor, demo, client_for):
     assert 'hx-get="/attendings/"' in html and 'hx-push-url="true"' in html
     assert f'href="/attendings/{doctor.pk}/' in html  # with its first start when it has one
     assert "Dr. Ada Verified, MD" in html
-    assert "NPI verified by admins" in html
+    assert "NPI verified manually by an admin on" in html
     assert "Internal medicine" in html and "Houston, TX" in html
     assert "$400.00 a week" in html
     assert "Total for 2 weeks (minimum)" in html and "$800.00" in html
