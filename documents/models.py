@@ -170,3 +170,77 @@ class Document(RemovesReplacedFiles, TenantModel):
     def download_name(self) -> str:
         extension = EXTENSIONS.get(self.content_type, "bin")
         return f"{self.document_type.code}-{self.pk}.{extension}"
+
+
+class CredentialKind(models.TextChoices):
+    MEDICAL_LICENCE = "medical_licence", "Medical licence"
+    BOARD_CERTIFICATION = "board_certification", "Board certification"
+
+
+def credential_upload_path(credential: AttendingCredential, filename: str) -> str:
+    return stored_name(credential.organization_id, credential.content_type)
+
+
+class AttendingCredential(RemovesReplacedFiles, TenantModel):
+    """An attending's medical licence or board certification (DESIGN §15), uploaded by
+    the attending and reviewed by the admins in the documents review queue.
+
+    A model of its own rather than a ``Document``: documents belong to students (their
+    checklists, the school link, the §3 sharing with rotations' attendings, the
+    organization's required set), while these belong to an attending profile and are
+    shown to students only as "verified on <date>" (documents.credentials keeps those
+    dates on the profile). One current credential per kind; a new upload replaces it."""
+
+    file_fields = ("file",)
+
+    attending = models.ForeignKey(
+        "rotations.AttendingProfile", on_delete=models.CASCADE, related_name="credential_documents"
+    )
+    kind = models.CharField(max_length=20, choices=CredentialKind.choices)
+    issuer = models.CharField(
+        "issued by",
+        max_length=200,
+        validators=[validate_no_bidi_controls],
+        help_text="The state medical board and licence number, or the certifying board.",
+    )
+    file = models.FileField(upload_to=credential_upload_path, max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    issued_on = models.DateField("issue date")
+    expires_on = models.DateField("expiry date", null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.SUBMITTED
+    )
+    rejection_reason = models.TextField(
+        blank=True, max_length=SHORT_TEXT_MAX, validators=[validate_no_bidi_controls]
+    )
+    reviewed_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "attending", "kind"],
+                name="one_current_credential_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_on__isnull=True) | Q(expires_on__gte=models.F("issued_on")),
+                name="credential_expires_after_issue",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""),
+                name="rejected_credential_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "status", "uploaded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.attending}"
+
+    @property
+    def download_name(self) -> str:
+        extension = EXTENSIONS.get(self.content_type, "bin")
+        return f"{self.kind}-{self.pk}.{extension}"

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from documents import access, requirements, review
+from documents import access, credential_pages, requirements, review
 from documents.checklist import ChecklistItem, checklist, checklists, is_complete
 from documents.forms import RejectForm, TypeChoiceForm, UploadForm
 from documents.models import Document, DocumentStatus, DocumentType
@@ -201,7 +201,15 @@ def document_file(request, document_id: int):
 # --- Admins: review ---------------------------------------------------------------------
 
 
-def review_page(request, *, bound: RejectForm | None = None, bound_id=None, status=200):
+def review_page(
+    request,
+    *,
+    bound: RejectForm | None = None,
+    bound_id=None,
+    credential_form: RejectForm | None = None,
+    credential_id=None,
+    status=200,
+):
     page = Paginator(review.review_queue(request.organization), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -212,7 +220,15 @@ def review_page(request, *, bound: RejectForm | None = None, bound_id=None, stat
     return render(
         request,
         "documents/review_queue.html",
-        {"page": page, "rows": rows, "now": timezone.now()},
+        {
+            "page": page,
+            "rows": rows,
+            "now": timezone.now(),
+            # Attendings' licences and board certifications (§15), reviewed here too.
+            "credential_rows": credential_pages.review_rows(
+                request, bound=credential_form, bound_id=credential_id
+            ),
+        },
         status=status,
     )
 

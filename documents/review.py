@@ -39,6 +39,22 @@ def _lock_submitted(document: Document, by: Membership) -> Document:
     return document
 
 
+def clean_reason(reason: str, *, who: str) -> str:
+    """A rejection's reason, stripped: required (``who`` reads it) and short."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(
+            f"Say why the document is rejected; {who} sees it.",
+            code="reason_required",
+            field="reason",
+        )
+    if len(reason) > SHORT_TEXT_MAX:
+        raise Invalid(
+            f"Keep the reason under {SHORT_TEXT_MAX} characters.", code="too_long", field="reason"
+        )
+    return reason
+
+
 @transaction.atomic
 def approve_document(document: Document, *, by: Membership) -> Document:
     """Approve a submitted document (admins only; 409 when it is not waiting)."""
@@ -53,17 +69,7 @@ def approve_document(document: Document, *, by: Membership) -> Document:
 @transaction.atomic
 def reject_document(document: Document, *, by: Membership, reason: str) -> Document:
     """Reject a submitted document with a reason (required); the student is emailed it."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid(
-            "Say why the document is rejected; the student sees it.",
-            code="reason_required",
-            field="reason",
-        )
-    if len(reason) > SHORT_TEXT_MAX:
-        raise Invalid(
-            f"Keep the reason under {SHORT_TEXT_MAX} characters.", code="too_long", field="reason"
-        )
+    reason = clean_reason(reason, who="the student")
     document = _lock_submitted(document, by)
     document.status = DocumentStatus.REJECTED
     document.rejection_reason = reason

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from documents import pages, school_pages
+from documents import credential_pages, pages, school_pages
 
 urlpatterns = [
     path("documents/", pages.my_documents, name="my_documents"),
@@ -18,6 +18,27 @@ urlpatterns = [
         "documents/my-requirements/",
         pages.attending_requirements,
         name="attending_document_requirements",
+    ),
+    path("documents/credentials/", credential_pages.my_credentials, name="attending_credentials"),
+    path(
+        "documents/credentials/<slug:kind>/upload/",
+        credential_pages.upload,
+        name="attending_credential_upload",
+    ),
+    path(
+        "documents/credentials/<int:credential_id>/file/",
+        credential_pages.credential_file,
+        name="attending_credential_file",
+    ),
+    path(
+        "documents/review/credentials/<int:credential_id>/approve/",
+        credential_pages.approve,
+        name="credential_approve",
+    ),
+    path(
+        "documents/review/credentials/<int:credential_id>/reject/",
+        credential_pages.reject,
+        name="credential_reject",
     ),
     path(
         "school/documents/<str:token>/",

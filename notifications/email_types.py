@@ -207,6 +207,8 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
             "upload_by",
         ),
         "document_rejected": ("student_name", "document_name", "reason", "documents_url"),
+        # An attending's licence or board certification was rejected (documents.credentials).
+        "credential_rejected": ("attending_name", "credential_name", "reason", "credentials_url"),
         "documents_reminder": (
             "student_name",
             "rotation_title",

@@ -55,7 +55,7 @@ def attending_verify_npi(request, attending_id: int):
 @require_POST
 @member_required("admin")
 def attending_check_npi(request, attending_id: int):
-    """"Check in registry": the registry is asked after commit; the page shows the
+    """ "Check in registry": the registry is asked after commit; the page shows the
     answer once it is in (rotations.npi_checks)."""
     attending = get_object_or_404(AttendingProfile, pk=attending_id)
     try:

@@ -179,9 +179,7 @@ def queue_stale_checks(organization, *, now=None) -> int:
     Attendings never checked are not re-checks: admins check new NPIs from their page.
     Returns how many checks were sent."""
     now = now or timezone.now()
-    pending = NpiCheck.objects.filter(
-        attending=OuterRef("pk"), status=NpiCheckStatus.PENDING
-    )
+    pending = NpiCheck.objects.filter(attending=OuterRef("pk"), status=NpiCheckStatus.PENDING)
     sent = 0
     while True:
         with transaction.atomic():
@@ -195,9 +193,7 @@ def queue_stale_checks(organization, *, now=None) -> int:
             )
             NpiCheck.objects.bulk_create(
                 [
-                    NpiCheck(
-                        organization=organization, attending_id=pk, npi=npi, requested_at=now
-                    )
+                    NpiCheck(organization=organization, attending_id=pk, npi=npi, requested_at=now)
                     for pk, npi in due
                 ],
                 ignore_conflicts=True,  # one pending per attending: a concurrent sweep won

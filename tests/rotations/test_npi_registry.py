@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from rotations import nppes, npi_checks, tasks
+from rotations import npi_checks, nppes, tasks
 from rotations.choices import NpiCheckStatus
 from rotations.models import AttendingProfile, NpiCheck
 from tests import factories
@@ -100,9 +100,16 @@ def test_a_matching_npi_is_verified_against_the_registry(
 @pytest.mark.parametrize(
     ("provider", "reason"),
     [
-        ({"first_name": "John", "last_name": "Smith"}, "The name differs: the registry has “John Smith”"),
         (
-            {"first_name": "Jane", "last_name": "Smith", "taxonomies": [("2084P0800X", "Psychiatry")]},
+            {"first_name": "John", "last_name": "Smith"},
+            "The name differs: the registry has “John Smith”",
+        ),
+        (
+            {
+                "first_name": "Jane",
+                "last_name": "Smith",
+                "taxonomies": [("2084P0800X", "Psychiatry")],
+            },
             "The specialty differs: the profile says Internal medicine, the registry lists "
             "Psychiatry (2084P0800X).",
         ),
