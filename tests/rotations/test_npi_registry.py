@@ -350,3 +350,31 @@ def test_a_lost_pending_check_is_sent_again(demo, doctor, registry, eager_celery
             assert npi_checks.queue_stale_checks(demo["org"], now=later) == 1
         check.refresh_from_db()
     assert check.status == NpiCheckStatus.VERIFIED
+
+
+@pytest.mark.django_db
+def test_the_admin_page_costs_the_same_however_many_attendings_and_checks(
+    demo, client_for, django_assert_max_num_queries
+):
+    def add(count):
+        with scopes_disabled():
+            for _ in range(count):
+                attending = factories.AttendingProfileFactory(organization=demo["org"], npi=NPI)
+                for status in ("unreachable", "mismatch"):
+                    NpiCheck.objects.create(
+                        organization=demo["org"],
+                        attending=attending,
+                        npi=NPI,
+                        status=status,
+                        reasons=["The name differs."],
+                    )
+
+    admin = client_for(demo["admin"])
+    add(2)
+    admin.get("/manage/attendings/")  # warm the session
+    with django_assert_max_num_queries(9) as few:
+        admin.get("/manage/attendings/")
+    add(20)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = admin.get("/manage/attendings/").content.decode()
+    assert page.count("Does not match") == 22

@@ -233,6 +233,10 @@ class Command(BaseCommand):
             "credentials": rng.choice(["MD", "MD", "DO"]),
             "npi": npi,
             "npi_verified_at": npi_verified_at,
+            # Seeded marks stand for an admin's check by hand (§15); the registry check
+            # needs the network, so demo data never claims it.
+            "npi_verified_by": "manual" if npi_verified_at else "",
+            "npi_checked_at": npi_verified_at,
             "specialty": specialty,
             "practice_name": practice_name,
             "setting": setting,
