@@ -6,34 +6,13 @@ import django.utils.timezone
 import lor.models
 from django.db import migrations, models
 
+from lor.season_seed import write_seasons
 from usdoctors.tenant_constraints import EnforceTenantForeignKeys
 
-# The seasons in progress and the next two, in the pattern NRMP and ERAS follow (ERAS
-# opens early June of the year before the Match, applicants may submit early September,
-# programs review three weeks later, ranks are due early March, Match Day is the third
-# Friday of March). Plausible dates, not announcements: platform staff correct them in
-# /admin/ (Seasons) when NRMP and AAMC publish the calendar.
-SEASONS = [
-    # match year, ERAS opens, may submit, programs review, rank deadline, Match Day
-    (2027, "2026-06-03", "2026-09-02", "2026-09-23", "2027-03-03", "2027-03-19"),
-    (2028, "2027-06-02", "2027-09-01", "2027-09-22", "2028-03-01", "2028-03-17"),
-    (2029, "2028-06-07", "2028-09-06", "2028-09-27", "2029-02-28", "2029-03-16"),
-]
-
-
 def seed_seasons(apps, schema_editor):
-    Season = apps.get_model("lor", "Season")
-    for year, opens, submit, review, rank, match in SEASONS:
-        Season.objects.get_or_create(
-            match_year=year,
-            defaults={
-                "eras_opens_on": opens,
-                "submission_opens_on": submit,
-                "programs_review_on": review,
-                "rank_deadline_on": rank,
-                "match_day": match,
-            },
-        )
+    """The seasons in progress and the next two (lor.season_seed: plausible dates in the
+    usual pattern, which platform staff correct in /admin/)."""
+    write_seasons(apps.get_model("lor", "Season"))
 
 
 class Migration(migrations.Migration):
