@@ -230,3 +230,39 @@ def test_api_planner_is_for_students_of_this_organization(demo, northside, api):
     assert api(None).get("/api/v1/planner").status_code in (401, 403)
     other = api(northside["student"], host="demo.localhost").get("/api/v1/planner")
     assert other.status_code == 404
+
+
+@pytest.mark.parametrize("value", ["0", "91", "two weeks"])
+def test_a_bad_letter_turnaround_is_refused_and_changes_nothing(demo, client_for, value):
+    from tests.rotations.test_pages import PROFILE_FORM
+
+    client = client_for(demo["attending"])
+    assert (
+        client.post(
+            "/attending/profile/", {**PROFILE_FORM, "letter_turnaround_days": "21"}
+        ).status_code
+        == 302
+    )
+    response = client.post("/attending/profile/", {**PROFILE_FORM, "letter_turnaround_days": value})
+    assert response.status_code == 400
+    assert response.context["form"].errors["letter_turnaround_days"]
+    with scopes_disabled():
+        demo["attending"].attending_profile.refresh_from_db()
+        assert demo["attending"].attending_profile.letter_turnaround_days == 21
+
+
+def test_the_api_sets_the_letter_turnaround(demo, api):
+    from tests.rotations.test_attending_api import PROFILE_BODY
+
+    response = api(demo["attending"]).put(
+        "/api/v1/attending/profile", {**PROFILE_BODY, "letter_turnaround_days": 30}
+    )
+    assert response.status_code in (200, 201), response.content
+    assert response.json()["letter_turnaround_days"] == 30
+    bad = api(demo["attending"]).put(
+        "/api/v1/attending/profile", {**PROFILE_BODY, "letter_turnaround_days": 0}
+    )
+    assert bad.status_code == 400
+    with scopes_disabled():
+        demo["attending"].attending_profile.refresh_from_db()
+        assert demo["attending"].attending_profile.letter_turnaround_days == 30
