@@ -266,3 +266,26 @@ def test_the_api_sets_the_letter_turnaround(demo, api):
     with scopes_disabled():
         demo["attending"].attending_profile.refresh_from_db()
         assert demo["attending"].attending_profile.letter_turnaround_days == 30
+
+
+def test_seed_demo_gives_the_verified_student_a_target_and_a_plan(client_for):
+    import io
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())  # a second run adds nothing
+    with scopes_disabled():
+        [target] = MatchTarget.objects.filter(
+            organization__slug="demo", student__user__email="student.verified@demo.test"
+        )
+        student = target.student
+    # On 2027-01-04 the next season whose submission date is ahead is ERAS 2028.
+    assert (target.match_year, target.specialty, target.visa_wait_weeks) == (
+        2028,
+        "internal_medicine",
+        8,
+    )
+    page = client_for(student).get("/planner/")
+    assert page.status_code == 200
+    assert b"Clerkship with" in page.content
