@@ -275,8 +275,14 @@ def build_plan(student: Membership, *, today: date) -> Plan:
     plan.rotations_end_by = latest_rotation_end(season)
     plan.recent_since = recent_since(season.submission_opens_on)
     _suggest(plan)
-    _place_rotations(plan, student)
-    _place_letters(plan, student)
+    letters = list(
+        Letter.objects.filter(student=student)
+        .exclude(status=LetterStatus.DECLINED)
+        .select_related("attending", "rotation")
+        .order_by("target_on", "pk")
+    )
+    _place_rotations(plan, student, letters)
+    _place_letters(plan, letters)
     _place_documents(plan, student)
     _season_timeline(plan, season)
     plan.timeline.sort(key=lambda entry: (entry.on, entry.kind != "deadline"))
@@ -324,8 +330,14 @@ def _suggest(plan: Plan) -> None:
     )
 
 
-def _place_rotations(plan: Plan, student: Membership) -> None:
+def _place_rotations(plan: Plan, student: Membership, letters: list[Letter]) -> None:
     submission = plan.submission
+    # A rotation whose letter is already in ERAS for this season is not too late for it.
+    uploaded_from = {
+        letter.rotation_id
+        for letter in letters
+        if letter.status == LetterStatus.UPLOADED and letter.season == plan.season.match_year
+    }
     rotations = (
         Rotation.objects.filter(student=student, status__in=SHOWN_ROTATION_STATUSES)
         .select_related("attending")
@@ -349,7 +361,7 @@ def _place_rotations(plan: Plan, student: Membership) -> None:
             counts=False,
             booking_late=False,
         )
-        planned.too_late = end > planned.must_end_by
+        planned.too_late = end > planned.must_end_by and rotation.pk not in uploaded_from
         planned.counts = (
             rotation.status in COUNTED_ROTATION_STATUSES
             and rotation.mode == Mode.IN_PERSON
@@ -399,13 +411,7 @@ def _place_rotations(plan: Plan, student: Membership) -> None:
         )
 
 
-def _place_letters(plan: Plan, student: Membership) -> None:
-    letters = (
-        Letter.objects.filter(student=student)
-        .exclude(status=LetterStatus.DECLINED)
-        .select_related("attending", "rotation")
-        .order_by("target_on", "pk")
-    )
+def _place_letters(plan: Plan, letters: list[Letter]) -> None:
     season_year = plan.season.match_year
     for letter in letters:
         in_season = letter.season == season_year

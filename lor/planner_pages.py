@@ -77,6 +77,9 @@ def reset_calendar(request):
     return redirect("planner" if request.membership.is_student else "dashboard")
 
 
+# Attendings find their calendar address on their dashboard (dashboard_planner below).
+
+
 def calendar_feed_view(request, token: str):
     """The feed for whoever holds the secret address (RFC 5545, ``text/calendar``)."""
     feed = CalendarFeed.objects.filter(token=token).select_related("member__user").first()
@@ -94,8 +97,10 @@ def calendar_feed_view(request, token: str):
 
 
 def dashboard_planner(membership: Membership) -> dict:
-    """The student dashboard's next deadline from their plan (a fixed number of
-    queries)."""
+    """The student dashboard's next deadline from their plan; the attending dashboard's
+    calendar address (a fixed number of queries)."""
+    if membership.is_attending:
+        return feed_urls(membership)
     if not membership.is_student:
         return {}
     plan = planner.build_plan(membership, today=timezone.localdate())

@@ -204,3 +204,35 @@ def test_an_attendings_feed_holds_the_rotations_they_host(filled, client_for):
 def factories_student(organization):
     with scopes_disabled():
         return factories.StudentFactory(organization=organization)
+
+
+def test_an_attending_finds_and_resets_their_address_on_the_dashboard(filled, client_for):
+    attending = filled["rotation"].attending.membership
+    client = client_for(attending)
+    page = client.get("/dashboard/").content.decode()
+    with scope(organization=attending.organization):
+        old = f"/calendar/{planner.calendar_feed(attending).token}.ics"
+    assert old in page
+    response = client.post("/planner/calendar/reset/")
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+    assert client.get(old).status_code == 404
+
+
+def test_a_rotation_whose_letter_is_already_uploaded_is_not_too_late(filled):
+    # A completed rotation ending Sunday 2027-08-15, after the 2027-08-11 deadline, whose
+    # letter is already uploaded for ERAS 2028: its letter did arrive.
+    student = filled["student"]
+    with scopes_disabled():
+        late = factories.RotationFactory(
+            organization=student.organization,
+            student=student,
+            start=date(2027, 7, 19),
+            weeks=4,
+            status="completed",
+        )
+        factories.LetterFactory(rotation=late, status="uploaded")
+    with scope(organization=student.organization):
+        plan = planner.build_plan(student, today=date(2027, 8, 20))
+    entry = next(entry for entry in plan.rotations if entry.rotation.pk == late.pk)
+    assert entry.end > entry.must_end_by
+    assert entry.too_late is False

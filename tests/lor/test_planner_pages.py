@@ -289,3 +289,35 @@ def test_seed_demo_gives_the_verified_student_a_target_and_a_plan(client_for):
     page = client_for(student).get("/planner/")
     assert page.status_code == 200
     assert b"Clerkship with" in page.content
+
+
+# --- Platform staff keep the season dates --------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(world):
+    from django.test import Client
+
+    staff = factories.UserFactory(is_staff=True, is_superuser=True)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(staff)
+    return client
+
+
+def test_staff_edit_a_seasons_dates_in_admin_and_the_plan_follows(staff_client, demo, api):
+    from tests.test_staff_console import post_form
+
+    season = Season.objects.get(match_year=2028)
+    path = f"/admin/lor/season/{season.pk}/change/"
+    assert staff_client.get("/admin/lor/season/").status_code == 200
+    response = post_form(staff_client, path, submission_opens_on="2027-09-15")
+    assert response.status_code == 302
+    # Wednesday 2027-09-15 − 5 business days = Wednesday 2027-09-08.
+    assert api(demo["student"]).get("/api/v1/planner").json()["letters_due"] == "2027-09-08"
+
+    # Dates out of order (submission after Match Day) are refused and nothing changes.
+    refused = post_form(staff_client, path, submission_opens_on="2028-04-01")
+    assert refused.status_code == 200
+    assert b"must come in this form" in refused.content
+    season.refresh_from_db()
+    assert season.submission_opens_on == date(2027, 9, 15)
