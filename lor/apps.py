@@ -6,7 +6,9 @@ class LorConfig(AppConfig):
     verbose_name = "Letters of recommendation"
 
     def ready(self):
-        from lor import pages, services
+        from django.db.models.signals import post_migrate
+
+        from lor import pages, season_seed, services
         from payments import paid
         from payments.models import InvoiceKind
         from rotations import lifecycle, panels
@@ -17,3 +19,8 @@ class LorConfig(AppConfig):
         lifecycle.on("completed", services.invite_to_request)
         # A completed rotation's page offers to request a letter; a letter's page links back.
         panels.register(pages.rotation_letters_panel)
+        # Season dates are data; a test's flush empties them, and post_migrate writes
+        # the missing ones again (staff edits stay).
+        post_migrate.connect(
+            season_seed.write_seasons_after_migrate, sender=self, dispatch_uid="lor.seasons"
+        )

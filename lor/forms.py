@@ -10,7 +10,8 @@ from django import forms
 
 from accounts.choices import Specialty
 from lor import seasons
-from lor.models import LETTER_ID_MAX
+from lor.models import LETTER_ID_MAX, MAX_VISA_WAIT_WEEKS
+from lor.planner import season_choices
 from rotations.models import AttendingProfile
 from usdoctors.errors import DomainError
 from usdoctors.text import SHORT_TEXT_MAX
@@ -110,3 +111,40 @@ class LetterIdForm(DomainErrorsMixin, forms.Form):
     )
 
     submission_fields = ("letter_id",)  # marked required
+
+
+class MatchTargetForm(forms.Form):
+    """The student's target for the planner (§14). The Match years offered are the
+    seasons platform staff published whose Match Day is ahead (``lor.planner``)."""
+
+    match_year = forms.TypedChoiceField(label="Match year", coerce=int)
+    specialty = forms.ChoiceField(label="Specialty you apply in", choices=Specialty.choices)
+    visa_wait_weeks = forms.IntegerField(
+        label="Consulate wait for a visa appointment (weeks)",
+        min_value=0,
+        max_value=MAX_VISA_WAIT_WEEKS,
+        initial=0,
+        help_text="0 if you need no US visa. Your country's wait is on the US "
+        "Department of State's visa appointment wait times page.",
+    )
+
+    def __init__(self, *args, student, plan, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["match_year"].choices = [
+            (season.match_year, f"Match {season.match_year} (ERAS {season.match_year})")
+            for season in season_choices(today)
+        ]
+        target = plan.target
+        if target is not None:
+            self.initial.update(
+                match_year=target.match_year,
+                specialty=target.specialty,
+                visa_wait_weeks=target.visa_wait_weeks,
+            )
+        else:
+            profile = getattr(student, "profile", None)
+            interests = (profile.specialty_interests if profile else None) or []
+            self.initial.update(
+                match_year=plan.season.match_year if plan.season else None,
+                specialty=interests[0] if interests else None,
+            )

@@ -3,7 +3,7 @@
 Accounts says what it knows (the verification queue, the student's profile), rotations
 its rotations, documents what is missing and what waits for review; payments (invoices)
 add theirs here as they arrive; letters their open requests and the letters an attending
-owes. Thin: gather → render (STYLE §2).
+owes; the planner the student's next season deadline. Thin: gather → render (STYLE §2).
 """
 
 from django.shortcuts import render
@@ -11,6 +11,7 @@ from django.shortcuts import render
 from accounts.views import dashboard_accounts
 from documents.pages import dashboard_documents
 from lor.pages import dashboard_letters
+from lor.planner_pages import dashboard_planner
 from rotations.views import dashboard_rotations
 from usdoctors.views import member_required
 
@@ -29,5 +30,6 @@ def dashboard(request):
         **dashboard_rotations(membership),
         **dashboard_documents(membership),
         **dashboard_letters(membership),
+        **dashboard_planner(membership),
     }
     return render(request, DASHBOARD_TEMPLATES[membership.role], context)

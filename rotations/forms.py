@@ -73,11 +73,24 @@ class AttendingProfileForm(forms.ModelForm):
             "weekly_rate": "What a student pays for one week with you, in US dollars.",
             "minimum_weeks": f"Students must ask for at least this many weeks (1–{MAX_WEEKS}).",
             "lor_fee": "0 if you write letters without a fee.",
+            "letter_turnaround_days": "Days you need from a student's request to the letter "
+            "in ERAS (1–90). Students' season planners count back from it.",
             "contact_email": "Private: never shown to students. We release it only to a "
             "student whose letter of recommendation request you accept, so they can enter "
             "it in MyERAS.",
         }
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left empty, the turnaround stays what it was (14 days for a new profile).
+        self.fields["letter_turnaround_days"].required = False
+
+    def clean_letter_turnaround_days(self):
+        value = self.cleaned_data.get("letter_turnaround_days")
+        if value is None:
+            return self.instance.letter_turnaround_days
+        return value
 
     def save(self, commit=True):
         clear_npi_check_if_changed(

@@ -90,6 +90,7 @@ class AttendingProfile(TenantModel):
         "minimum_weeks",
         "writes_lors",
         "lor_fee",
+        "letter_turnaround_days",
         "contact_email",
         "bio",
     )
@@ -143,6 +144,13 @@ class AttendingProfile(TenantModel):
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
+    )
+    letter_turnaround_days = models.PositiveSmallIntegerField(
+        "letter turnaround (days)",
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="How many days you need from a letter request to the letter in ERAS; "
+        "students' match-season planners count back from it (§14).",
     )
     contact_email = models.EmailField(
         blank=True, help_text="Private: released to a student only for a letter (§8)."

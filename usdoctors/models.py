@@ -55,6 +55,12 @@ class Organization(models.Model):
     attending_response_days = models.PositiveSmallIntegerField(default=7)
     verification_target_hours = models.PositiveSmallIntegerField(default=24)
     weekly_plan_min_lead_days = models.PositiveSmallIntegerField(default=21)
+    booking_lead_weeks = models.PositiveSmallIntegerField(
+        default=8,
+        validators=[MaxValueValidator(52)],
+        help_text="How many weeks before a rotation's start students should have it booked "
+        "(the match-season planner counts back from it, DESIGN §14).",
+    )
     support_email = models.EmailField(
         blank=True, help_text="Support and schools correspondence address."
     )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from lor.api import views
+from lor.api import planner, views
 
 urlpatterns = [
     path("letters", views.LetterListView.as_view(), name="api_letters"),
@@ -15,4 +15,6 @@ urlpatterns = [
         views.LetterUploadedView.as_view(),
         name="api_letter_uploaded",
     ),
+    path("planner", planner.PlannerView.as_view(), name="api_planner"),
+    path("planner/target", planner.PlannerTargetView.as_view(), name="api_planner_target"),
 ]

@@ -25,9 +25,9 @@ from accounts.models import Membership, StudentProfile, User
 from documents.models import Document, DocumentType, UploadedBy
 from documents.review import approve_document, reject_document
 from documents.uploads import upload_document
-from lor import seasons
+from lor import planner, seasons
 from lor import services as letters
-from lor.models import Letter
+from lor.models import Letter, MatchTarget
 from rotations.choices import CareSetting, Mode, PracticeSetting, RotationStatus, RotationType
 from rotations.free_weeks import rebuild_free_weeks
 from rotations.models import AttendingProfile, AvailabilityWeek, Evaluation, Rotation
@@ -167,6 +167,7 @@ class Command(BaseCommand):
             if status == VerificationStatus.VERIFIED:
                 self.seed_documents(membership, admin_membership)
                 self.seed_letters(membership)
+                self.seed_match_target(membership)
 
     def seed_attendings(self, organization, slug: str) -> None:
         """attending1..42@<slug>.test with profiles across specialties, states, settings
@@ -298,6 +299,23 @@ class Command(BaseCommand):
             ),
             by=admin,
             reason="The policy must name you as the insured; upload the page that does.",
+        )
+
+    @staticmethod
+    def seed_match_target(student: Membership) -> None:
+        """The verified student aims at the next season ahead in internal medicine with
+        an 8-week consulate wait, so the planner has a plan to show (DESIGN §14). Left
+        alone once they have a target."""
+        today = timezone.localdate()
+        season = planner.default_season(today)
+        if season is None or MatchTarget.objects.filter(student=student).exists():
+            return
+        planner.set_match_target(
+            student,
+            match_year=season.match_year,
+            specialty=Specialty.INTERNAL_MEDICINE,
+            visa_wait_weeks=8,
+            today=today,
         )
 
     @staticmethod
