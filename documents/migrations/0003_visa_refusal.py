@@ -5,6 +5,8 @@ import django.utils.timezone
 import documents.models
 from django.db import migrations, models
 
+from usdoctors.tenant_constraints import EnforceTenantForeignKeys
+
 
 class Migration(migrations.Migration):
 
@@ -37,4 +39,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ['submitted', 'confirmed'])), fields=('organization', 'rotation'), name='one_open_visa_refusal_per_rotation')],
             },
         ),
+        # Every foreign key between tenant rows carries the organization
+        # (usdoctors.tenant_constraints, DESIGN §2): last, after every foreign key.
+        EnforceTenantForeignKeys(),
     ]

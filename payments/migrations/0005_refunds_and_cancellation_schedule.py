@@ -6,6 +6,8 @@ import django.db.models.expressions
 import django.utils.timezone
 from django.db import migrations, models
 
+from usdoctors.tenant_constraints import EnforceTenantForeignKeys
+
 
 class Migration(migrations.Migration):
 
@@ -60,4 +62,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='refund_amount_positive'), models.CheckConstraint(condition=models.Q(('card_fee__gte', 0), ('card_fee__lte', models.F('amount'))), name='refund_card_fee_within_amount'), models.UniqueConstraint(condition=models.Q(('payment__isnull', False)), fields=('organization', 'payment'), name='one_refund_per_payment'), models.UniqueConstraint(condition=models.Q(('payment__isnull', True)), fields=('organization', 'invoice', 'method'), name='one_payout_per_invoice_method'), models.CheckConstraint(condition=models.Q(('payment__isnull', True), ('reference', ''), ('status', 'completed'), _negated=True), name='completed_payout_has_reference')],
             },
         ),
+        # Every foreign key between tenant rows carries the organization
+        # (usdoctors.tenant_constraints, DESIGN §2): last, after every foreign key.
+        EnforceTenantForeignKeys(),
     ]
