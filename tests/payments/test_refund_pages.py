@@ -149,9 +149,10 @@ def test_admin_completes_a_payout_on_the_refunds_page(
     missing = admin.post(url, {f"payout-{payout.pk}-reference": ""})
     assert missing.status_code == 400
     assert "reference" in missing.content.decode()
-    assert client_for(demo["student"]).post(
-        url, {f"payout-{payout.pk}-reference": "X"}
-    ).status_code == 403
+    assert (
+        client_for(demo["student"]).post(url, {f"payout-{payout.pk}-reference": "X"}).status_code
+        == 403
+    )
     assert (
         client_for(northside["admin"]).post(url, {f"payout-{payout.pk}-reference": "X"}).status_code
         == 404
