@@ -27,3 +27,7 @@ class DocumentsConfig(AppConfig):
         readiness.register(checklist.document_readiness)
         # The rotation page's checklist section.
         panels.register(pages.rotation_checklist_panel)
+        # The rotation page's "Visa refused?" section (§15).
+        from documents import visa_refusal_pages
+
+        panels.register(visa_refusal_pages.visa_refusal_panel)

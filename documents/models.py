@@ -244,3 +244,49 @@ class AttendingCredential(RemovesReplacedFiles, TenantModel):
     def download_name(self) -> str:
         extension = EXTENSIONS.get(self.content_type, "bin")
         return f"{self.kind}-{self.pk}.{extension}"
+class VisaRefusalStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Waiting for an admin"
+    CONFIRMED = "confirmed", "Confirmed: the rotation is cancelled and refunded"
+    REJECTED = "rejected", "Not accepted"
+
+
+def visa_refusal_upload_path(refusal: VisaRefusal, filename: str) -> str:
+    return stored_name(refusal.organization_id, refusal.content_type)
+
+
+class VisaRefusal(TenantModel):
+    """The student's proof that their visa was refused, for one rotation (DESIGN §15).
+    An admin confirms it (the rotation is cancelled and everything paid refunded,
+    documents.visa_refusals) or rejects it with a reason. Its file is served only to the
+    student and the organization's admins."""
+
+    rotation = models.ForeignKey(
+        "rotations.Rotation", on_delete=models.CASCADE, related_name="visa_refusals"
+    )
+    student = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    file = models.FileField(upload_to=visa_refusal_upload_path, max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=10, choices=VisaRefusalStatus.choices, default=VisaRefusalStatus.SUBMITTED
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, max_length=SHORT_TEXT_MAX)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        constraints = [
+            # One waiting and at most one confirmed refusal per rotation.
+            models.UniqueConstraint(
+                fields=["organization", "rotation"],
+                condition=Q(status__in=["submitted", "confirmed"]),
+                name="one_open_visa_refusal_per_rotation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visa refusal for rotation {self.rotation_id} ({self.status})"

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from documents import credential_pages, pages, school_pages
+from documents import credential_pages, pages, school_pages, visa_refusal_pages
 
 urlpatterns = [
     path("documents/", pages.my_documents, name="my_documents"),
@@ -39,6 +39,27 @@ urlpatterns = [
         "documents/review/credentials/<int:credential_id>/reject/",
         credential_pages.reject,
         name="credential_reject",
+    ),
+    path(
+        "rotations/<int:rotation_id>/visa-refusal/",
+        visa_refusal_pages.upload,
+        name="visa_refusal_upload",
+    ),
+    path("visa-refusals/", visa_refusal_pages.waiting_list, name="visa_refusals"),
+    path(
+        "visa-refusals/<int:refusal_id>/confirm/",
+        visa_refusal_pages.confirm,
+        name="visa_refusal_confirm",
+    ),
+    path(
+        "visa-refusals/<int:refusal_id>/reject/",
+        visa_refusal_pages.reject,
+        name="visa_refusal_reject",
+    ),
+    path(
+        "visa-refusals/<int:refusal_id>/file/",
+        visa_refusal_pages.refusal_file,
+        name="visa_refusal_file",
     ),
     path(
         "school/documents/<str:token>/",

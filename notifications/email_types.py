@@ -157,6 +157,10 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
             "invoice_kind",  # what was paid in full: the rotation, a letter, its fee
             "rotation_url",
         ),
+        # Refunds (payments.refunds, DESIGN §15): ``lines`` say what comes back, how and
+        # by when; ``kept`` is what the schedule keeps ("" when nothing).
+        "rotation_refund": ("student_name", "cause", "start", "lines", "kept", "rotation_url"),
+        "refund_sent": ("student_name", "amount", "method", "reference", "rotation_url"),
         # School payers (payments.school): the school's signed link, the card charge.
         "school_payment_confirmation": (
             "student_name",

@@ -12,6 +12,7 @@ from django.contrib import admin
 
 from payments.credits import add_credit, credit_balance
 from payments.models import (
+    CancellationTier,
     CardOnFile,
     CreditAccount,
     CreditEntry,
@@ -19,9 +20,11 @@ from payments.models import (
     Invoice,
     InvoiceLine,
     Payment,
+    Refund,
     SchoolPayment,
     WebhookEvent,
 )
+from usdoctors.admin_site import add_organization_inline
 
 
 class SameOrganizationInline(admin.TabularInline):
@@ -185,3 +188,63 @@ class SchoolPaymentAdmin(admin.ModelAdmin):
     list_filter = ("organization", "decision", "charge_status")
     search_fields = ("school_email", "rotation__student__user__email")
     raw_id_fields = ("rotation",)
+
+
+# --- Refunds and the cancellation schedule (DESIGN §15) --------------------------------
+
+
+class CancellationTiersFormSet(forms.BaseInlineFormSet):
+    @classmethod
+    def get_default_prefix(cls):
+        return "cancellation_tiers"  # the tenant foreign key has no reverse name to derive one
+
+    def clean(self):
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data or data.get("DELETE"):
+                continue
+            days = data.get("days_before_start")
+            if days in seen:
+                form.add_error("days_before_start", "Each line needs its own number of days.")
+            seen.add(days)
+            if (data.get("refund_percent") or 0) + (data.get("credit_percent") or 0) > 100:
+                form.add_error("credit_percent", "Refunded and credited add up to at most 100%.")
+
+
+class CancellationTierInline(admin.TabularInline):
+    """The organization's published schedule for a student's own cancellation, shown with
+    the quote and on the rotation page. No lines: what was paid becomes credit (§5)."""
+
+    model = CancellationTier
+    formset = CancellationTiersFormSet
+    fields = ("days_before_start", "refund_percent", "credit_percent")
+    extra = 0
+    verbose_name = "cancellation schedule line"
+    verbose_name_plural = (
+        "Cancellation schedule for a student's own cancellation (no lines: everything paid "
+        "towards the price becomes credit; card fees are never returned)"
+    )
+
+
+add_organization_inline(CancellationTierInline)
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    """Read-only: refunds are written by the cancellation and completed by the gateway
+    task or an admin's payout page (payments.refunds), never edited here."""
+
+    list_display = ("pk", "organization", "student", "amount", "method", "cause", "status")
+    list_filter = ("organization", "status", "method", "cause")
+    search_fields = ("invoice__reference_code", "reference", "gateway_refund_id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -14,6 +14,10 @@ class PaymentsConfig(AppConfig):
         lifecycle.on("requested", quotes.refuse_a_changed_price)
         # The rotation page's paid / due / overdue section.
         panels.register(pages.rotation_payment_panel)
+        # Cancellation schedule before, refunds after a cancellation (§15).
+        from payments import refund_pages
+
+        panels.register(refund_pages.rotation_refund_panel)
         # Approval writes the invoice, applies credit and sends the payment request;
         # cancelling turns what was paid into credit (payments.invoicing, .cancellation).
         from payments import cancellation, invoicing, readiness

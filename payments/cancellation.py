@@ -1,5 +1,8 @@
-"""What a cancelled rotation does to its money (DESIGN §5, §6): what was paid becomes
-credit towards the next rotation, and nothing more is asked for.
+"""What a cancelled rotation does to its money (DESIGN §5, §6, §15): nothing more is
+asked for, and what was paid goes where the cancellation's cause says
+(payments.refunds: the organization's schedule for the student's own cancellation —
+by default credit towards the next rotation — or a full refund to where it came from
+when the attending cancels, does not show up, or the visa is refused).
 
 ``credit_cancelled_rotation`` is the ``cancelled`` lifecycle subscriber
 (PaymentsConfig.ready()), inside the cancellation's transaction. A date change the
@@ -20,12 +23,8 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from payments.credits import add_credit
-from payments.fees import ZERO
 from payments.gateways import gateway_for
-from payments.invoicing import amount_paid
 from payments.models import (
-    CreditReason,
     Installment,
     InstallmentStatus,
     Invoice,
@@ -33,6 +32,7 @@ from payments.models import (
     InvoiceStatus,
 )
 from payments.paypal import PayPalError
+from payments.refunds import settle_cancellation
 from rotations.models import Rotation
 
 logger = logging.getLogger(__name__)
@@ -47,9 +47,9 @@ def credit_cancelled_rotation(rotation: Rotation, *, by, reason: str) -> None:
     The rotation invoice is locked (then its installments, then the credit account —
     payments.credits' lock order). Its open installments are cancelled — one with a
     gateway invoice keeps its ``gateway_invoice_id``, which is the gateway task's cue to
-    cancel it at the gateway after commit — and the invoice is cancelled. What the
-    student paid towards the price (installment shares, plus the credit the invoice
-    used) goes to their credit; card fees do not, they went to the card network.
+    cancel it at the gateway after commit — and the invoice is cancelled. Where what
+    was paid goes is ``payments.refunds.settle_cancellation``, by the rotation's
+    cancellation cause (§15).
     """
     invoice = (
         Invoice.objects.select_for_update()
@@ -68,19 +68,9 @@ def credit_cancelled_rotation(rotation: Rotation, *, by, reason: str) -> None:
     for installment in installments:
         if installment.status in open_statuses and installment.gateway_invoice_id:
             enqueue_gateway_cancellation(installment)
-    refund = amount_paid(invoice)
     invoice.status = InvoiceStatus.CANCELLED
     invoice.save(update_fields=["status"])
-    if refund > ZERO:
-        add_credit(
-            rotation.student,
-            refund,
-            CreditReason.CANCELLED_ROTATION,
-            note=f"Paid for the cancelled rotation starting {rotation.start}",
-            rotation=rotation,
-            invoice=invoice,
-            by=by,
-        )
+    settle_cancellation(rotation, invoice, by=by)
 
 
 def enqueue_gateway_cancellation(installment: Installment) -> None:

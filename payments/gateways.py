@@ -73,6 +73,12 @@ class Gateway(ABC):
         """Withdraw the installment's invoice; the gateway's answer."""
 
     @abstractmethod
+    def refund(self, refund) -> dict:
+        """Refund ``refund.amount`` of the payment it names (payments.refunds, §15), once:
+        asking again for the same refund answers the same refund. The answer carries
+        ``refund_id`` and ``status`` (COMPLETED, or PENDING while the gateway works)."""
+
+    @abstractmethod
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
         """Whether this delivery really comes from the gateway, for this organization."""
 
@@ -200,6 +206,25 @@ class PayPalGateway(Gateway):
         )
         return {"gateway": self.name, "cancelled": True, "answer": dict(answer)}
 
+    def refund(self, refund) -> dict:
+        """A refund of the payment's capture (Payments v2), PayPal-Request-Id
+        ``refund-<id>``: a retry answers the first refund instead of a second one."""
+        answer = self.client.refund_capture(
+            refund.payment.gateway_payment_id,
+            f"refund-{refund.pk}",
+            refund.amount,
+            self.organization.currency,
+            note_to_payer=f"{self.organization.name}: refund of {refund.invoice.reference_code}",
+            invoice_id=f"{refund.invoice.reference_code}-refund-{refund.pk}",
+        )
+        return {
+            "gateway": self.name,
+            "refund_id": answer.get("id", ""),
+            "status": answer.get("status", ""),
+            "answer": dict(answer),
+            "debug_id": answer.debug_id,
+        }
+
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
         return self.client.verify_webhook_signature(
             headers, self.organization.paypal_webhook_id, raw_body
@@ -249,6 +274,13 @@ class SimulatedGateway(Gateway):
 
     def cancel(self, installment: Installment) -> dict:
         return {"gateway": self.name, "cancelled": True}
+
+    def refund(self, refund) -> dict:
+        return {
+            "gateway": self.name,
+            "refund_id": f"SIMREF-{refund.organization_id}-{refund.pk}",
+            "status": "COMPLETED",
+        }
 
     # Signing: only we can sign, and only for this organization.
 

@@ -448,3 +448,8 @@ class SchoolPayment(TenantModel):
 
     def __str__(self) -> str:
         return f"School payment for rotation {self.rotation_id}: {self.decision}"
+
+
+# Refunds and the cancellation schedule (DESIGN §15) live in their own module; imported
+# here so Django registers them with the app's other models.
+from payments.refund_models import CancellationTier, Refund, RefundStatus  # noqa: E402, F401

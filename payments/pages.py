@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from payments import immigration_letter
+from payments.cancellation_schedule import policy as cancellation_policy
 from payments.credits import credit_balance
 from payments.fees import ZERO
 from payments.models import (
@@ -36,6 +37,7 @@ from payments.models import (
     InvoiceKind,
     InvoiceStatus,
     Payment,
+    Refund,
 )
 from payments.quotes import quote_for
 from rotations.choices import PaymentMethod, Plan
@@ -110,6 +112,8 @@ def summary_context(request, attending, data) -> dict:
         weeks=data["weeks"],
         surcharge_percent=percent(request.organization.card_surcharge_rate),
         quote_today=today,
+        # The organization's schedule for the student's own cancellation (§15).
+        cancellation_policy=cancellation_policy(request.organization, data["start"], today),
         # Same id, same summary: htmx keeps the box's state only across an identical redraw.
         confirmation_key=(
             f"confirm-{quote.plan}-{quote.method}-{data['start']:%Y%m%d}-{data['weeks']}-"
@@ -286,6 +290,7 @@ def student_ledger(request, membership_id: int):
                 "rotation", "invoice"
             ),
             "credit_balance": credit_balance(student),
+            "refunds": Refund.objects.filter(student=student).select_related("invoice"),
         },
     )
 

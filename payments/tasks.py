@@ -106,3 +106,29 @@ def send_payment_reminders() -> int:
     from payments.reminders import send_payment_reminders as sweep
 
     return sum(sum(counts.values()) for counts in sweep_each_organization(sweep))
+
+
+@shared_task(
+    autoretry_for=(PayPalError,),
+    retry_backoff=30,
+    retry_backoff_max=60 * 60,
+    retry_jitter=True,
+    max_retries=settings.PAYMENT_SEND_MAX_RETRIES,
+)
+def send_refund(organization_id: int, refund_id: int) -> str:
+    """Refund one payment through the organization's gateway after the cancellation
+    committed (§15). Idempotent (payments.refunds.refund_at_gateway: only a pending
+    refund is sent, with PayPal-Request-Id ``refund-<id>``); gateway errors are retried."""
+    from payments.refunds import refund_at_gateway
+
+    with organization_scope(organization_id):
+        return refund_at_gateway(refund_id)
+
+
+def enqueue_send_refund(organization_id: int, refund_id: int) -> None:
+    """For ``transaction.on_commit``: queue the refund; a broker outage is logged, never
+    raised into the cancellation that committed (the refunds page shows it pending)."""
+    try:
+        send_refund.delay(organization_id, refund_id)
+    except Exception:
+        logger.warning("Could not enqueue refund %s; it stays pending.", refund_id)

@@ -68,6 +68,25 @@ class RotationStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
 
 
+class CancellationCause(models.TextChoices):
+    """Why an approved rotation was cancelled (DESIGN §15): the student's own choice
+    follows the organization's cancellation schedule; the others are refund protection
+    (everything paid goes back to where it came from, payments.refunds)."""
+
+    STUDENT = "student", "The student cancelled"
+    ATTENDING = "attending", "The attending cancelled"
+    NO_SHOW = "no_show", "The attending did not show up"
+    VISA_REFUSED = "visa_refused", "The student's visa was refused"
+
+
+# Causes whose cancellation refunds everything paid, card fees included (§15).
+REFUND_PROTECTED_CAUSES = (
+    CancellationCause.ATTENDING,
+    CancellationCause.NO_SHOW,
+    CancellationCause.VISA_REFUSED,
+)
+
+
 # A student may hold at most one of these over any week (§5 overlap rule).
 ACTIVE_STATUSES = (
     RotationStatus.REQUESTED,

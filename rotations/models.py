@@ -12,6 +12,7 @@ from accounts.choices import Specialty
 from accounts.models import Membership
 from rotations.choices import (
     US_STATES,
+    CancellationCause,
     CareSetting,
     Credential,
     DateChangeStatus,
@@ -309,6 +310,12 @@ class Rotation(TenantModel):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True, max_length=SHORT_TEXT_MAX)
     hold_reason = models.TextField(blank=True)
+    cancellation_cause = models.CharField(
+        max_length=12,
+        choices=CancellationCause.choices,
+        blank=True,
+        help_text="Set when it is cancelled: decides what happens to the money (§15).",
+    )
     reminded_day3_at = models.DateTimeField(null=True, blank=True)
     reminded_day6_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

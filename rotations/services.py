@@ -26,6 +26,7 @@ from rotations import lifecycle
 from rotations.choices import (
     ACTIVE_STATUSES,
     TYPES_FOR_KIND,
+    CancellationCause,
     Payer,
     PaymentMethod,
     Plan,
@@ -419,16 +420,40 @@ def withdraw_rotation(rotation: Rotation, *, by: Membership) -> Rotation:
 
 @transaction.atomic
 def cancel_rotation(rotation: Rotation, *, by: Membership, reason: str = "") -> Rotation:
-    """The student (or an admin) cancels an approved or on-hold rotation; its places go
-    back to the attending. What was paid becomes credit (payments, §6)."""
+    """The student (or an admin for them) cancels an approved or on-hold rotation; its
+    places go back to the attending. The money follows the organization's published
+    cancellation schedule (payments, §5, §15; by default what was paid becomes credit).
+    The attending's cancellation and the refund-protected causes are
+    rotations.cancellations."""
     if not (by.is_admin or rotation.student_id == by.pk):
         raise NotAllowed("Only the student or an admin can cancel.", code="not_allowed")
+    return end_by_cancellation(rotation, by=by, reason=reason, cause=CancellationCause.STUDENT)
+
+
+def end_by_cancellation(
+    rotation: Rotation,
+    *,
+    by: Membership,
+    reason: str,
+    cause: str,
+    statuses: tuple[str, ...] = (RotationStatus.APPROVED, RotationStatus.ON_HOLD),
+    check=None,
+) -> Rotation:
+    """Cancel ``rotation`` for ``cause`` inside the caller's transaction (§5, §15): the
+    weeks are locked in date order, then the rotation; it must be in ``statuses`` (409)
+    and unmoved since it was read; ``check(rotation)`` may refuse under the lock. Its
+    places go back, the cause is stored (payments reads it to decide between the
+    schedule and a full refund), ``cancelled`` is announced, and both sides are told."""
     weeks = lock_weeks(rotation.attending, rotation.week_starts)
     read_start = rotation.start
     rotation = lock_rotation(rotation)
-    _require_status(rotation, RotationStatus.APPROVED, RotationStatus.ON_HOLD, action="cancelled")
+    _require_status(rotation, *statuses, action="cancelled")
     require_unmoved(rotation, since=read_start)
+    if check is not None:
+        check(rotation)
     release(weeks, rotation.week_starts)
+    rotation.cancellation_cause = cause
+    rotation.save(update_fields=["cancellation_cause"])
     _close(
         rotation,
         RotationStatus.CANCELLED,

@@ -20,6 +20,12 @@ urlpatterns = [
     ),
     path("rotations/<int:rotation_id>/cancel/", views.rotation_cancel, name="rotation_cancel"),
     path(
+        "rotations/<int:rotation_id>/attending-cancel/",
+        views.rotation_attending_cancel,
+        name="rotation_attending_cancel",
+    ),
+    path("rotations/<int:rotation_id>/no-show/", views.rotation_no_show, name="rotation_no_show"),
+    path(
         "rotations/<int:rotation_id>/complete/", views.rotation_complete, name="rotation_complete"
     ),
     path(

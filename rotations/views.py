@@ -22,6 +22,7 @@ from accounts.privacy import can_view_student
 from accounts.services import require_verified_student
 from rotations import (
     availability,
+    cancellations,
     date_changes,
     messaging,
     panels,
@@ -391,6 +392,8 @@ def dashboard_rotations(membership: Membership) -> dict:
 ACTION_FORMS = {
     "decline": ReasonForm,
     "cancel": CancelForm,
+    "attending_cancel": CancelForm,
+    "no_show": CancelForm,
     "propose": DateChangeForm,
     "decline_change": ReasonForm,
     "postpone": PostponeForm,
@@ -419,6 +422,9 @@ def allowed_actions(membership: Membership, rotation: Rotation, open_change) -> 
         "decline": is_attending and status == RotationStatus.REQUESTED,
         "withdraw": is_student and status == RotationStatus.REQUESTED,
         "cancel": (is_student or membership.is_admin) and status in MOVABLE,
+        # Refund protection (§15): the attending's own cancellation, an admin's no-show.
+        "attending_cancel": is_attending and status in cancellations.BEFORE_START,
+        "no_show": membership.is_admin and cancellations.can_record_no_show(rotation),
         "propose": is_student and status in MOVABLE and open_change is None,
         "answer_change": is_attending and open_change is not None,
         "postpone": membership.is_admin and status in MOVABLE,
@@ -549,8 +555,38 @@ def rotation_cancel(request, rotation_id: int):
         rotation_id,
         "cancel",
         lambda rotation, by, data: services.cancel_rotation(rotation, by=by, reason=data["reason"]),
-        "The rotation is cancelled and its weeks are free again. Anything already paid "
-        "becomes credit toward the next rotation.",
+        "The rotation is cancelled and its weeks are free again. What was paid follows "
+        "the cancellation schedule: the rotation page shows what comes back, how and when.",
+    )
+
+
+@require_POST
+@member_required()
+def rotation_attending_cancel(request, rotation_id: int):
+    return act(
+        request,
+        rotation_id,
+        "attending_cancel",
+        lambda rotation, by, data: cancellations.cancel_by_attending(
+            rotation, by=by, reason=data["reason"]
+        ),
+        "The rotation is cancelled and its weeks are free again. The student gets back "
+        "everything they paid, card fees included.",
+    )
+
+
+@require_POST
+@member_required("admin")
+def rotation_no_show(request, rotation_id: int):
+    return act(
+        request,
+        rotation_id,
+        "no_show",
+        lambda rotation, by, data: cancellations.record_no_show(
+            rotation, by=by, note=data["reason"]
+        ),
+        "No-show recorded: the rotation is cancelled and everything the student paid is "
+        "being refunded.",
     )
 
 

@@ -21,7 +21,10 @@ specifications (github.com/paypal/paypal-rest-api-specifications, openapi/):
   ``stored_credential``) or ``payment_source.paypal.vault_id`` and intent CAPTURE →
   COMPLETED order with its capture (PENDING while ``pending_captures``); 422
   ``INSTRUMENT_DECLINED``.
-- Payments v2 (payments_payment_v2.json): ``GET /v2/payments/captures/{id}``.
+- Payments v2 (payments_payment_v2.json): ``GET /v2/payments/captures/{id}``,
+  ``POST /v2/payments/captures/{id}/refund`` (never more than is left: 422
+  ``REFUND_AMOUNT_EXCEEDED`` / ``CAPTURE_FULLY_REFUNDED``) and ``GET /v2/payments/refunds/
+  {id}``. An invoice payment (``mark_paid``) is a capture too, so it can be refunded.
 - ``POST /v1/notifications/verify-webhook-signature`` (notifications_webhooks_v1.json).
 
 Errors are ``{name, message, debug_id, details[{issue, description}]}`` with a
@@ -197,6 +200,7 @@ class FakePayPal:
         self.payment_tokens: dict[str, dict] = {}
         self.orders: dict[str, dict] = {}
         self.captures: dict[str, dict] = {}
+        self.refunds: dict[str, dict] = {}  # refund id → refund (Payments v2)
         self.approval_sessions: dict[str, str] = {}  # approval_session_id → setup token id
         self.owners: dict[str, str] = {}  # object id → client id of the account owning it
         self.webhooks: dict[str, dict] = {}  # webhook id → {client_id, signatures}
@@ -358,10 +362,22 @@ class FakePayPal:
             due = Decimal(invoice["due_amount"]["value"])
             paid_now = due if amount is None else Decimal(amount)
             payments = invoice.setdefault("payments", {"transactions": []})
+            payment_id = _code(17)
+            # The payer's payment is a capture in Payments v2: it can be refunded there.
+            self.captures[payment_id] = {
+                "id": payment_id,
+                "status": "COMPLETED",
+                "amount": _money(paid_now, currency),
+                "final_capture": True,
+                "invoice_id": invoice["detail"].get("invoice_number", ""),
+                "create_time": _now(),
+                "update_time": _now(),
+            }
+            self.owners[payment_id] = self.owners.get(invoice_id, self.client_id)
             payments["transactions"].append(
                 {
                     "type": "PAYPAL",
-                    "payment_id": _code(17),
+                    "payment_id": payment_id,
                     "payment_date": date.today().isoformat(),
                     "method": "PAYPAL",
                     "amount": _money(paid_now, currency),
@@ -517,6 +533,10 @@ class FakePayPal:
                 return Answer(200, copy.deepcopy(self._owned(self.orders, client_id, order_id)))
             case "GET", ["v2", "payments", "captures", capture_id]:
                 return Answer(200, copy.deepcopy(self._owned(self.captures, client_id, capture_id)))
+            case "POST", ["v2", "payments", "captures", capture_id, "refund"]:
+                return self._refund_capture(client_id, capture_id, body, request.headers)
+            case "GET", ["v2", "payments", "refunds", refund_id]:
+                return Answer(200, copy.deepcopy(self._owned(self.refunds, client_id, refund_id)))
             case "POST", ["v1", "notifications", "verify-webhook-signature"]:
                 return self._verify_webhook(client_id, body)
         # Our client called something the fake does not know: fail the test loudly.
@@ -1078,6 +1098,86 @@ class FakePayPal:
         if "return=representation" in (headers.get("Prefer") or ""):
             return Answer(201, copy.deepcopy(order))
         return Answer(201, {key: order[key] for key in ("id", "status", "links")})
+
+    # --- Payments v2: refunds -------------------------------------------------------------
+
+    def refunded_total(self, capture_id: str) -> Decimal:
+        """What has been refunded of a capture so far."""
+        with self._lock:
+            return sum(
+                (
+                    Decimal(r["amount"]["value"])
+                    for r in self.refunds.values()
+                    if r["_capture_id"] == capture_id
+                ),
+                Decimal("0.00"),
+            )
+
+    def _refund_capture(self, client_id: str, capture_id: str, body: dict, headers) -> Answer:
+        """``POST /v2/payments/captures/{id}/refund`` (payments_payment_v2.json): the
+        amount (or, without one, what is left) comes back; more than is left is 422
+        REFUND_AMOUNT_EXCEEDED, a capture refunded in full 422 CAPTURE_FULLY_REFUNDED."""
+        capture = self._owned(self.captures, client_id, capture_id)
+        if capture["status"] not in {"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"}:
+            raise FakeError(422, ("PENDING_CAPTURE", "The capture is not completed."))
+        currency = capture["amount"]["currency_code"]
+        captured = Decimal(capture["amount"]["value"])
+        left = captured - self.refunded_total(capture_id)
+        if left <= 0:
+            raise FakeError(
+                422, ("CAPTURE_FULLY_REFUNDED", "The capture has already been fully refunded.")
+            )
+        amount = self._amount(body["amount"], "/amount", currency) if body.get("amount") else left
+        if amount <= 0:
+            raise FakeError(
+                422, ("CANNOT_BE_ZERO_OR_NEGATIVE", "Must be greater than zero."), field="/amount"
+            )
+        if amount > left:
+            raise FakeError(
+                422,
+                (
+                    "REFUND_AMOUNT_EXCEEDED",
+                    "The refund amount must be less than or equal to the capture amount "
+                    "that has not yet been refunded.",
+                ),
+                field="/amount/value",
+            )
+        refund_id = _code(17)
+        refund = {
+            "id": refund_id,
+            "status": "COMPLETED",
+            "amount": _money(amount, currency),
+            "note_to_payer": body.get("note_to_payer", ""),
+            "invoice_id": body.get("invoice_id", ""),
+            "seller_payable_breakdown": {
+                "gross_amount": _money(amount, currency),
+                "net_amount": _money(amount, currency),
+                "total_refunded_amount": _money(captured - left + amount, currency),
+            },
+            "create_time": _now(),
+            "update_time": _now(),
+            "links": [
+                {
+                    "href": f"{self.url}/v2/payments/refunds/{refund_id}",
+                    "rel": "self",
+                    "method": "GET",
+                },
+                {
+                    "href": f"{self.url}/v2/payments/captures/{capture_id}",
+                    "rel": "up",
+                    "method": "GET",
+                },
+            ],
+            "_capture_id": capture_id,
+        }
+        self.refunds[refund_id] = refund
+        self.owners[refund_id] = client_id
+        capture["status"] = "REFUNDED" if amount == left else "PARTIALLY_REFUNDED"
+        capture["update_time"] = _now()
+        answer = {key: value for key, value in refund.items() if not key.startswith("_")}
+        if "return=representation" in (headers.get("Prefer") or ""):
+            return Answer(201, answer)
+        return Answer(201, {key: answer[key] for key in ("id", "status", "links")})
 
     # --- Webhooks -----------------------------------------------------------------------
 
