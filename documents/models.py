@@ -244,6 +244,8 @@ class AttendingCredential(RemovesReplacedFiles, TenantModel):
     def download_name(self) -> str:
         extension = EXTENSIONS.get(self.content_type, "bin")
         return f"{self.kind}-{self.pk}.{extension}"
+
+
 class VisaRefusalStatus(models.TextChoices):
     SUBMITTED = "submitted", "Waiting for an admin"
     CONFIRMED = "confirmed", "Confirmed: the rotation is cancelled and refunded"
