@@ -77,9 +77,7 @@ class AttendingSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(
-        serializers.DecimalField(max_digits=3, decimal_places=2, allow_null=True)
-    )
+    @extend_schema_field(serializers.DecimalField(max_digits=3, decimal_places=2, allow_null=True))
     def get_review_average(self, attending):
         return f"{attending.review_average:.2f}" if attending.review_count else None
 

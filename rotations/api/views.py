@@ -239,9 +239,7 @@ def rotation_detail(request, pk: int, *, status_code: int = status.HTTP_200_OK) 
         )
     )
     rotation = get_object_or_404(rotations, pk=pk)
-    serializer = RotationDetailSerializer(
-        rotation, context={"viewer": current_membership(request)}
-    )
+    serializer = RotationDetailSerializer(rotation, context={"viewer": current_membership(request)})
     return Response(serializer.data, status=status_code)
 
 
