@@ -103,7 +103,12 @@ def visible_reviews(viewer: Membership, attending: AttendingProfile, *, now=None
     revealed first: admins all of them (hidden and not yet revealed ones too); everyone
     else the revealed ones that are not hidden."""
     reviews = Review.objects.filter(attending=attending).select_related(
-        "rotation", "student__profile", "student__user", "hidden_by__user"
+        "rotation",
+        "attending",
+        "student__profile",
+        "student__user",
+        "hidden_by__profile",
+        "hidden_by__user",
     )
     if viewer.is_admin:
         return reviews
