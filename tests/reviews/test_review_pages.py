@@ -2,9 +2,11 @@
 reason and saves nothing; an admin hides a review from the attending's page with a kept
 reason; the reviews list is reached from the attending's page."""
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -141,3 +143,18 @@ def test_a_student_may_not_hide_and_another_tenant_gets_404(demo, northside, rev
     assert client_for(northside["admin"]).post(path, {"hide-reason": "x"}).status_code == 404
     with scopes_disabled():
         assert Review.objects.get(pk=review.pk).hidden_at is None
+
+
+def test_seed_demo_gives_two_reviews_once_with_kept_summaries():
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())  # a second run adds nothing
+    with scopes_disabled():
+        reviews = Review.objects.filter(
+            organization__slug="demo", student__user__email="student.verified@demo.test"
+        ).select_related("attending")
+        assert sorted((r.teaching, r.answer != "") for r in reviews) == [(2, False), (5, True)]
+        for review in reviews:
+            assert (review.attending.review_count, review.attending.review_average) == (
+                1,
+                review.teaching,
+            )
