@@ -94,6 +94,8 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
             "rotation_url",
         ),
         "rotation_completed": ("attending_name", "rotation_title", "rotation_url"),
+        # Reviews (reviews.services): the attending is told a review is revealed.
+        "review_revealed": ("student_name", "rotation_title", "rotation_url"),
         "rotation_on_hold": ("attending_name", "start", "missing", "rotation_url"),
         "rotation_on_hold_admin": (
             "student_name",

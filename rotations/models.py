@@ -30,6 +30,8 @@ from usdoctors.tenancy import TenantModel
 from usdoctors.text import LONG_TEXT_MAX, SHORT_TEXT_MAX, validate_no_bidi_controls
 
 MAX_WEEKS = 12
+# Students reporting no patient contact on a hands-on listing before it is flagged (§15).
+NO_CONTACT_FLAG_AT = 2
 # The public NPPES registry's page for an NPI (CMS), where admins check it (§4).
 NPI_REGISTRY_URL = "https://npiregistry.cms.hhs.gov/provider-view/{npi}"
 
@@ -168,6 +170,16 @@ class AttendingProfile(TenantModel):
     # and the last free week, so search knows whether any lies past the mask.
     free_mask = models.BigIntegerField(default=0, editable=False)
     last_free_week = models.DateField(null=True, blank=True, editable=False)
+    # Kept by reviews.services in the transactions that write, hide and show reviews
+    # (DESIGN §15), so search sorts by them from an index: the reviews that count (not
+    # hidden), their teaching average (0 while there are none), how many would
+    # recommend, and how many students reported no patient contact on a hands-on type.
+    review_count = models.PositiveIntegerField(default=0, editable=False)
+    review_average = models.DecimalField(
+        max_digits=3, decimal_places=2, default=Decimal("0"), editable=False
+    )
+    review_recommend_count = models.PositiveIntegerField(default=0, editable=False)
+    review_no_contact_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         indexes = [
@@ -183,6 +195,12 @@ class AttendingProfile(TenantModel):
                 fields=["organization", "next_free_week_from", "next_free_week", "weekly_rate"],
                 condition=models.Q(listed=True),
                 name="listed_by_soonest",
+            ),
+            # Search's "best reviewed" order (rotations.search.SORT_REVIEWED).
+            models.Index(
+                fields=["organization", "-review_average", "-review_count", "weekly_rate"],
+                condition=models.Q(listed=True),
+                name="listed_by_reviews",
             ),
         ]
 
@@ -202,6 +220,18 @@ class AttendingProfile(TenantModel):
     @property
     def npi_verified(self) -> bool:
         return self.npi_verified_at is not None
+
+    @property
+    def no_patient_contact_flag(self) -> bool:
+        """Two or more students reported no patient contact on a hands-on type (§15)."""
+        return self.review_no_contact_count >= NO_CONTACT_FLAG_AT
+
+    @property
+    def recommend_percent(self) -> int | None:
+        """The share of counted reviews that would recommend, in whole percent."""
+        if not self.review_count:
+            return None
+        return round(100 * self.review_recommend_count / self.review_count)
 
     @property
     def npi_registry_url(self) -> str:

@@ -20,7 +20,9 @@
   off). ``first_start`` is the earliest qualifying run start when the weeks filter
   applies, else the soonest free week after today (None when there is none).
 - Sort ``price``: weekly rate ascending. Sort ``soonest``: ``first_start`` ascending,
-  attendings without one last. Ties go to the lower rate, then name, then id.
+  attendings without one last. Sort ``reviewed`` (best reviewed, §15): the kept teaching
+  average of the reviews that count descending, then their number; attendings without
+  reviews last. Ties go to the lower rate, then name, then id.
 - Cost: one query for the candidates (with their soonest free week), one over the free
   week rows of all candidates when the weeks filter applies, and one per page read,
   however many attendings match.
@@ -46,7 +48,12 @@ from usdoctors.money import card_surcharge, to_cents
 
 SORT_PRICE = "price"
 SORT_SOONEST = "soonest"
-SORTS = {SORT_SOONEST: "Soonest start", SORT_PRICE: "Lowest weekly rate"}
+SORT_REVIEWED = "reviewed"
+SORTS = {
+    SORT_SOONEST: "Soonest start",
+    SORT_PRICE: "Lowest weekly rate",
+    SORT_REVIEWED: "Best reviewed",
+}
 # Results per page, the page's and the API's default (the API's page_size may ask for up
 # to 100): a screenful on a phone, and what keeps a page quick to render.
 PAGE_SIZE = 20
@@ -307,10 +314,13 @@ class SoonestFreeWeekResults(SearchResults):
         if limit <= 0:
             return ([], None) if with_total else []
         columns = ("pk", "weekly_rate", "display_name", "minimum_weeks", "first_start")
-        if self.filters.sort == SORT_PRICE:
+        if self.filters.sort in (SORT_PRICE, SORT_REVIEWED):
+            order = ("weekly_rate", name_order(), "pk")
+            if self.filters.sort == SORT_REVIEWED:  # the index listed_by_reviews
+                order = ("-review_average", "-review_count", *order)
             rows = (
                 self.candidates.annotate(first_start=soonest_free_week(self.earliest))
-                .order_by("weekly_rate", name_order(), "pk")
+                .order_by(*order)
                 .values_list(*columns)[offset : offset + limit]
             )
         else:
@@ -370,6 +380,8 @@ starts AS (
 SELECT {columns}
 FROM starts s JOIN c ON c.id = s.attending_id
 """
+# The kept review summary (§15) that the "best reviewed" order reads.
+REVIEW_COLUMNS = ("review_average", "review_count")
 MINIMUM_JOIN = (
     "JOIN rotations_attendingprofile m ON m.id = w.attending_id AND w.free_run >= m.minimum_weeks"
 )
@@ -388,7 +400,7 @@ class RunResults(SearchResults):
 
     def _query(self, columns: str) -> tuple[str, list]:
         candidates_sql, candidates_params = self.candidates.values(
-            "id", "weekly_rate", "display_name", "minimum_weeks"
+            "id", "weekly_rate", "display_name", "minimum_weeks", *REVIEW_COLUMNS
         ).query.sql_with_params()
         params: list = [self.organization.pk, self.earliest]
         before = ""
@@ -420,6 +432,8 @@ class RunResults(SearchResults):
         name = _name_sql("c.display_name")
         if self.filters.sort == SORT_PRICE:
             order = f"c.weekly_rate, {name}, c.id"
+        elif self.filters.sort == SORT_REVIEWED:
+            order = f"c.review_average DESC, c.review_count DESC, c.weekly_rate, {name}, c.id"
         else:
             order = f"s.first_start, c.weekly_rate, {name}, c.id"
         with connection.cursor() as cursor:
@@ -496,14 +510,17 @@ class MaskRunResults(RunResults):
             "next_free_week_from",
             "free_mask",
             "last_free_week",
+            *REVIEW_COLUMNS,
         ).query.sql_with_params()
         # Each step is computed once per attending (OFFSET 0 keeps PostgreSQL from
         # folding the steps together and computing them again where they are used).
         sql = (
             f"SELECT {columns} FROM ("
             "SELECT i.id, i.weekly_rate, i.display_name, i.minimum_weeks, "
+            "i.review_average, i.review_count, "
             f"CASE WHEN i.kept THEN {from_mask} ELSE {looked_up} END AS first_start "
             "FROM (SELECT c.id, c.weekly_rate, c.display_name, c.minimum_weeks, "
+            "c.review_average, c.review_count, "
             f"c.next_free_week_from = DATE '{base.isoformat()}' AND ({sees_every_run}) AS kept, "
             f"{run_mask} & {window} AS hit "
             f"FROM ({candidates_sql}) c OFFSET 0) i OFFSET 0) c "

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from accounts.choices import Specialty
-from rotations import search
+from rotations import panels, search
 from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AttendingProfile
 from usdoctors.dates import validate_sane_date
@@ -188,4 +188,6 @@ def attending_detail_context(request, attending: AttendingProfile) -> dict:
         "minimum_total": total,
         "minimum_card_surcharge": surcharge,
         "back_query": request.GET.get("back", ""),
+        # Other apps' sections (the reviews, §15), without rotations importing them.
+        "attending_panels": panels.render_attending_panels(request, attending),
     }

@@ -26,6 +26,7 @@ from rotations import (
     date_changes,
     messaging,
     panels,
+    reveal,
     search,
     search_views,
     services,
@@ -447,6 +448,15 @@ def rotation_page(request, rotation: Rotation, *, bound=None, error: str = "", s
         if rotation.status == RotationStatus.COMPLETED
         else None
     )
+    # Double-blind (§15): the student reads the evaluation once it is revealed.
+    evaluation_sealed = evaluation is not None and not reveal.evaluation_visible_to(
+        membership, rotation
+    )
+    if evaluation_sealed:
+        evaluation = None
+    experience = services.experience_entry(rotation)
+    if experience and evaluation_sealed:
+        experience["activities"] = ""
     rotation.title = services.type_title(rotation)
     context = {
         "rotation": rotation,
@@ -468,10 +478,11 @@ def rotation_page(request, rotation: Rotation, *, bound=None, error: str = "", s
         ),
         "thread_open": rotation.status in messaging.OPEN_STATUSES,
         "evaluation": evaluation,
+        "evaluation_sealed": evaluation_sealed,
         "ratings": [(label, getattr(evaluation, name)) for name, label in Evaluation.COMPETENCIES]
         if evaluation
         else [],
-        "experience": services.experience_entry(rotation),
+        "experience": experience,
         "show_student_profile": can_view_student(membership, rotation.student),
         # The window the request was given (§2's setting when it was sent), for its next step.
         "response_days": max((rotation.respond_by - rotation.requested_at).days, 1),
@@ -604,7 +615,8 @@ def rotation_complete(request, rotation_id: int):
             comments=data["comments"],
             activities=data["activities"],
         ),
-        "Marked completed. The student can now see your evaluation.",
+        "Marked completed. The student sees your evaluation with their review of the "
+        "rotation, or in 14 days.",
     )
 
 

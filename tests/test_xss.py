@@ -64,6 +64,8 @@ FIELDS = (
     "reject_reason",
     "evaluation_comments",
     "evaluation_activities",
+    "review_text",
+    "review_answer",
     "ticket_subject",
     "ticket_message",
     "reply_by_admin",
@@ -336,6 +338,29 @@ def site(demo, client_for):
             attending=attending, student=student, status="in_progress", start=monday(-4)
         )
     ok(as_attending.post(f"/rotations/{completed.pk}/complete/", EVALUATION_FORM))
+    # The student reviews it (revealing the evaluation, §15); the attending answers.
+    ok(
+        as_student.post(
+            f"/rotations/{completed.pk}/review/",
+            {
+                "review-teaching": "4",
+                "review-would_recommend": "yes",
+                "review-patient_contact": "some",
+                "review-care_setting": "inpatient",
+                "review-wrote_notes": "no",
+                "review-hours_per_week": "40",
+                "review-letter": "promised",
+                "review-text": payload("review_text"),
+            },
+        )
+    )
+    with scopes_disabled():
+        review_id = completed.review.pk
+    ok(
+        as_attending.post(
+            f"/reviews/{review_id}/answer/", {"answer-answer": payload("review_answer")}
+        )
+    )
 
     # A letter of recommendation from that rotation, asked and declined through the pages.
     ok(
@@ -521,9 +546,20 @@ PAGES = [
         "rotation detail (completed, evaluation, experience)",
         rotation_page("completed"),
         {
-            role: (*ROTATION_SIDES, "evaluation_comments", "evaluation_activities")
+            role: (
+                *ROTATION_SIDES,
+                "evaluation_comments",
+                "evaluation_activities",
+                "review_text",
+                "review_answer",
+            )
             for role in THREE_ROLES
         },
+    ),
+    Page(
+        "attending's reviews",
+        lambda site: f"/attendings/{site.attending.pk}/reviews/",
+        {role: ("display_name", "review_text", "review_answer") for role in THREE_ROLES},
     ),
     # Letters of recommendation.
     Page(

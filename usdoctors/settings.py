@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "payments",
     "documents",
     "lor",
+    "reviews",
     # On top of every app: the dashboard and seed_demo (STYLE §1; pyproject's layers).
     "portal",
 ]

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("payments.receipt_urls")),
     path("", include("documents.urls")),
     path("", include("lor.urls")),
+    path("", include("reviews.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("rotations.api.urls")),
     path("api/v1/", include("rotations.api.search_urls")),
@@ -43,6 +44,7 @@ urlpatterns = [
     path("api/v1/", include("payments.api.receipt_urls")),
     path("api/v1/", include("documents.api.urls")),
     path("api/v1/", include("lor.api.urls")),
+    path("api/v1/", include("reviews.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
 ]

@@ -1,6 +1,7 @@
 """Attending search and profile serializers (DESIGN §4, §12). ``contact_email`` is
 private (§8) and appears in none of them."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.choices import Specialty
@@ -40,11 +41,29 @@ class AttendingSerializer(serializers.ModelSerializer):
     """An attending as students see them, with what is verified and when (§15):
     ``npi_verified`` and ``npi_verified_by`` (``registry``: the NPPES registry matched
     the name and specialty; ``manual``: an admin checked it by hand), and the dates
-    admins approved the licence and the board certification (null: not verified)."""
+    admins approved the licence and the board certification (null: not verified). The
+    review summary (§15) counts the reviews of completed rotations that admins have not
+    hidden."""
 
     npi_verified = serializers.BooleanField(read_only=True)
     npi_verified_by = NamedChoiceField(
         NpiVerifiedBy, source="npi_verification", read_only=True, allow_null=True
+    )
+    review_count = serializers.IntegerField(
+        read_only=True, help_text="Reviews from completed rotations that count (not hidden)."
+    )
+    review_average = serializers.SerializerMethodField(
+        help_text="Their average teaching rating, 1–5; null while there are none."
+    )
+    recommend_percent = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The share of them that would recommend the attending, in percent.",
+    )
+    no_patient_contact_flag = serializers.BooleanField(
+        read_only=True,
+        help_text="Two or more students reported no patient contact on a hands-on "
+        "rotation type (clerkship, elective, externship).",
     )
     # Named enums shared with the rest of the rotations API (one component per choice set).
     specialty = NamedChoiceField(Specialty, read_only=True)
@@ -61,8 +80,16 @@ class AttendingSerializer(serializers.ModelSerializer):
             "npi_verified_at",
             "licence_verified_at",
             "board_certification_verified_at",
+            "review_count",
+            "review_average",
+            "recommend_percent",
+            "no_patient_contact_flag",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DecimalField(max_digits=3, decimal_places=2, allow_null=True))
+    def get_review_average(self, attending):
+        return f"{attending.review_average:.2f}" if attending.review_count else None
 
 
 class AttendingSearchResultSerializer(AttendingSerializer):

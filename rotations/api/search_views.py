@@ -68,7 +68,8 @@ SEARCH_PARAMETERS = [
     _query(
         "sort",
         "price: weekly rate ascending. soonest (default): earliest first_start, "
-        "attendings without a free week last.",
+        "attendings without a free week last. reviewed: best reviewed first (average "
+        "teaching rating, then number of reviews), attendings without reviews last.",
         enum=list(search.SORTS),
     ),
 ]

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from accounts.choices import Specialty
+from rotations import reveal
 from rotations.attendings import clear_npi_check_if_changed
 from rotations.choices import (
     DateChangeStatus,
@@ -350,14 +351,26 @@ class RotationDetailSerializer(RotationSerializer):
             open_changes = list(rotation.date_changes.filter(status="proposed"))
         return DateChangeSerializer(open_changes[0]).data if open_changes else None
 
+    def _evaluation_sealed(self, rotation) -> bool:
+        """Double-blind (§15): the student reads the evaluation (and the activities it
+        gives the experience entry) once it is revealed with their review."""
+        return not reveal.evaluation_visible_to(self.context.get("viewer"), rotation)
+
     @extend_schema_field(EvaluationSerializer(allow_null=True))
     def get_evaluation(self, rotation):
+        """Null until the rotation is completed, and for its student until the
+        evaluation is revealed: with their review, or 14 days after completion (§15)."""
         evaluation = getattr(rotation, "evaluation", None)
-        return EvaluationSerializer(evaluation).data if evaluation else None
+        if evaluation is None or self._evaluation_sealed(rotation):
+            return None
+        return EvaluationSerializer(evaluation).data
 
     @extend_schema_field(ExperienceEntrySerializer(allow_null=True))
     def get_experience_entry(self, rotation):
-        return experience_entry(rotation)
+        entry = experience_entry(rotation)
+        if entry and getattr(rotation, "evaluation", None) and self._evaluation_sealed(rotation):
+            entry["activities"] = ""
+        return entry
 
 
 class RotationRequestSerializer(serializers.Serializer):

@@ -239,7 +239,8 @@ def rotation_detail(request, pk: int, *, status_code: int = status.HTTP_200_OK) 
         )
     )
     rotation = get_object_or_404(rotations, pk=pk)
-    return Response(RotationDetailSerializer(rotation).data, status=status_code)
+    serializer = RotationDetailSerializer(rotation, context={"viewer": current_membership(request)})
+    return Response(serializer.data, status=status_code)
 
 
 class RotationListView(generics.ListAPIView):

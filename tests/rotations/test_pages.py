@@ -691,12 +691,30 @@ def test_attending_completes_an_ended_rotation_with_an_evaluation(demo, attendin
     with scopes_disabled():
         evaluation = Evaluation.objects.get(rotation=rotation)
     assert (evaluation.clinical_skills, evaluation.comments) == (5, "A pleasure to teach.")
-    page = text(client_for(demo["student"]).get(f"/rotations/{rotation.pk}/"))
-    assert "Clinical skills 5 out of 5" in page
+    assert "Marked completed." in text(response)
+    # Double-blind (§15): the student reads the evaluation with their review.
+    student = client_for(demo["student"])
+    page = text(student.get(f"/rotations/{rotation.pk}/"))
     assert "Experience entry (ERAS style)" in page
     assert "Internal medicine clerkship" in page
+    assert "Clinical skills 5 out of 5" not in page
+    assert "Took histories, presented on rounds, wrote notes." not in page
+    assert "you read it once your review of the rotation is in" in page
+    student.post(
+        f"/rotations/{rotation.pk}/review/",
+        {
+            "review-teaching": "5",
+            "review-would_recommend": "yes",
+            "review-patient_contact": "full",
+            "review-care_setting": "both",
+            "review-wrote_notes": "yes",
+            "review-hours_per_week": "45",
+            "review-letter": "not_asked",
+        },
+    )
+    page = text(student.get(f"/rotations/{rotation.pk}/"))
+    assert "Clinical skills 5 out of 5" in page
     assert "Took histories, presented on rounds, wrote notes." in page
-    assert "Marked completed." in text(response)
 
 
 def test_a_rotation_cannot_be_completed_before_it_ends(demo, attending, client_for, everything):

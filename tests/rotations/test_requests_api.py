@@ -699,9 +699,11 @@ def test_after_the_end_date_the_attending_completes_with_an_evaluation(
         "activities": EVALUATION["activities"],
     }
     assert [e.recipient for e in emails("rotation_completed")] == [demo["student"].user.email]
-    # The student reads the same entry on their rotation.
+    # The student reads the same entry on their rotation; the activities, like the
+    # evaluation, once it is revealed with their review or after 14 days (§15).
     seen = api(demo["student"]).get(f"{ROTATIONS}/{in_progress.pk}").json()
-    assert seen["experience_entry"] == body["experience_entry"]
+    assert seen["experience_entry"] == {**body["experience_entry"], "activities": ""}
+    assert seen["evaluation"] is None
 
 
 def test_an_unfinished_rotation_has_no_experience_entry(demo, in_progress, api):

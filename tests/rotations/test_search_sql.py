@@ -53,6 +53,7 @@ HYPOTHESIS = settings(
 SPECIALTIES = ["internal_medicine", "cardiology", "surgery"]
 STATES = ["TX", "CA", "NY"]
 RATES = [Decimal(rate) for rate in ("1.00", "300.00", "450.50", "500.00", "500.01", "900.00")]
+REVIEW_AVERAGES = [Decimal(a) for a in ("1.00", "2.50", "3.67", "4.00", "4.33", "4.50", "5.00")]
 # Duplicates, case, accents and a non-BMP character: ties go to the code point, then id.
 NAMES = ["Dr. Ada", "dr. ada", "Dr. Ada", "Dr. Émile", "Dr. Zoe", "Dr. zoe", "Ärztin", "Dr. 𝔸"]
 FIRST_OFFSET = -3  # weeks are written from three Mondays before next Monday
@@ -89,6 +90,9 @@ class Row:
     modes: list
     weekly_rate: Decimal
     minimum_weeks: int
+    # The kept review summary (§15), for the "best reviewed" order.
+    review_average: Decimal = Decimal("0")
+    review_count: int = 0
 
 
 def load_everything() -> tuple[list[Row], dict[int, set[date]]]:
@@ -110,6 +114,8 @@ def load_everything() -> tuple[list[Row], dict[int, set[date]]]:
                 "modes",
                 "weekly_rate",
                 "minimum_weeks",
+                "review_average",
+                "review_count",
             )
         ]
         free: dict[int, set[date]] = {}
@@ -167,6 +173,16 @@ def reference(organization, filters: SearchFilters, everything) -> list[tuple[in
         found.append((row, first_start, weeks))
     if filters.sort == "price":
         found.sort(key=lambda hit: (hit[0].weekly_rate, hit[0].name, hit[0].pk))
+    elif filters.sort == "reviewed":
+        found.sort(
+            key=lambda hit: (
+                -hit[0].review_average,
+                -hit[0].review_count,
+                hit[0].weekly_rate,
+                hit[0].name,
+                hit[0].pk,
+            )
+        )
     else:
         found.sort(
             key=lambda hit: (
@@ -272,7 +288,7 @@ FILTERS = st.fixed_dictionaries(
         # sometimes before next Monday or around the far weeks.
         "start_from": optional(st.tuples(WINDOW_WEEKS, st.integers(0, 6))),
         "start_to": optional(st.tuples(WINDOW_WEEKS, st.integers(0, 6))),
-        "sort": st.sampled_from(["soonest", "price"]),
+        "sort": st.sampled_from(["soonest", "price", "reviewed"]),
         "page_size": st.integers(1, 5),
     }
 )
@@ -625,6 +641,9 @@ def build_many(organization: Organization, count: int) -> list[int]:
                 weekly_rate=RATES[n % len(RATES)],
                 minimum_weeks=1 + n % 2,
                 listed=True,
+                # A kept review summary as reviews.services.recount leaves it (§15).
+                review_count=n % 4,
+                review_average=REVIEW_AVERAGES[n % 7] if n % 4 else Decimal("0"),
             )
             for n, membership in enumerate(memberships)
         )
@@ -648,6 +667,8 @@ SEARCHES_FOR_COUNTS = [
     {"sort": "price"},
     {"weeks": 2},
     {"weeks": 2, "sort": "price", "start_to": 8},  # weeks after next Monday
+    {"sort": "reviewed"},
+    {"weeks": 2, "sort": "reviewed"},
 ]
 
 

@@ -28,6 +28,8 @@ from documents.uploads import upload_document
 from lor import planner, seasons
 from lor import services as letters
 from lor.models import Letter, MatchTarget
+from reviews import services as reviews
+from reviews.models import Review
 from rotations.choices import CareSetting, Mode, PracticeSetting, RotationStatus, RotationType
 from rotations.free_weeks import rebuild_free_weeks
 from rotations.models import AttendingProfile, AvailabilityWeek, Evaluation, Rotation
@@ -168,6 +170,7 @@ class Command(BaseCommand):
                 self.seed_documents(membership, admin_membership)
                 self.seed_letters(membership)
                 self.seed_match_target(membership)
+                self.seed_reviews(membership)
 
     def seed_attendings(self, organization, slug: str) -> None:
         """attending1..42@<slug>.test with profiles across specialties, states, settings
@@ -392,6 +395,43 @@ class Command(BaseCommand):
             reason="I write letters only for internal medicine applicants.",
         )
         letters.accept_letter(ask(writers[4]), by=writers[4].membership)
+
+    @staticmethod
+    def seed_reviews(student: Membership) -> None:
+        """The verified student's reviews of two of the past rotations (§15), written
+        through reviews.services as on the fifth day after completion: a good one for
+        attending2, which attending2 answered, and a shadowing-only one for attending4.
+        Left alone once the student has a review."""
+        if Review.objects.filter(student=student).exists():
+            return
+        rotations = {
+            rotation.attending.membership.user.email.split("@")[0]: rotation
+            for rotation in Rotation.objects.filter(
+                student=student, status=RotationStatus.COMPLETED
+            ).select_related("attending__membership__user")
+        }
+        for name, fields in (
+            ("attending2", {"teaching": 5, "would_recommend": True, "patient_contact": "full",
+                            "care_setting": "inpatient", "wrote_notes": True,
+                            "hours_per_week": 55, "letter": "received",
+                            "text": "I carried my own patients and presented them every morning."}),
+            ("attending4", {"teaching": 2, "would_recommend": False, "patient_contact": "none",
+                            "care_setting": "outpatient", "wrote_notes": False,
+                            "hours_per_week": 20, "letter": "refused",
+                            "text": "Listed as a clerkship, but I only watched."}),
+        ):  # fmt: skip
+            rotation = rotations.get(name)
+            if rotation is None:
+                continue
+            now = rotation.completed_at + timedelta(days=5)
+            review = reviews.write_review(rotation, by=student, now=now, **fields)
+            if name == "attending2":
+                reviews.answer_review(
+                    review,
+                    by=rotation.attending.membership,
+                    text="Thank you: you were a real part of the team.",
+                    now=now + timedelta(days=1),
+                )
 
     @staticmethod
     def complete_profile(profile: StudentProfile, label: str, slug: str) -> None:
