@@ -195,6 +195,7 @@ class OrganizationAdmin(admin.ModelAdmin):
                     "attending_response_days",
                     "verification_target_hours",
                     "weekly_plan_min_lead_days",
+                    "b1_b2_relaxation_reason",
                 )
             },
         ),
