@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from accounts.models import Membership
 from rotations.choices import CurrentStudents, Graduates, RotationType
@@ -45,10 +45,15 @@ FIELDS = (
 )
 
 
-class Source:
-    ATTENDING = "attending"
-    ORGANIZATION = "organization"
-    BUILT_IN = "built_in"
+class RequirementSource(models.TextChoices):
+    """Where the requirement that applies comes from."""
+
+    ATTENDING = "attending", "The attending's own"
+    ORGANIZATION = "organization", "The organization's default"
+    BUILT_IN = "built_in", "Built in: nothing asked"
+
+
+Source = RequirementSource
 
 
 BUILT_IN_VALUES = {
@@ -154,8 +159,10 @@ class RequirementInvalid(Invalid):
 
     def __init__(self, errors: dict[str, list[str]]):
         first_field, messages = next(iter(errors.items()))
-        super().__init__(messages[0], code="invalid", field=first_field)
+        message = messages[0] if first_field == "__all__" else f"{first_field}: {messages[0]}"
+        super().__init__(message, code="invalid")
         self.errors = errors
+        self.details = {"errors": errors}
 
 
 @transaction.atomic
