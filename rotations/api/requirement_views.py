@@ -36,11 +36,13 @@ ROTATION_TYPE = OpenApiParameter(
 
 def _as_json(applied) -> dict:
     row = applied.requirement
-    return {
-        "rotation_type": row.rotation_type,
-        "source": applied.source,
-        **{name: getattr(row, name) for name in FIELDS},
-    }
+    return AppliedRequirementSerializer(
+        {
+            "rotation_type": row.rotation_type,
+            "source": applied.source,
+            **{name: getattr(row, name) for name in FIELDS},
+        }
+    ).data
 
 
 def _attending(request, pk):
