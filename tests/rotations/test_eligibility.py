@@ -413,3 +413,42 @@ def test_a_certificate_is_held_on_the_day_by_its_types_rule_in_python_and_sql(
         row = row.get(pk=factories.AttendingProfileFactory(organization=demo["org"]).pk)
     assert (code in facts.certificates) == held
     assert eligibility.with_held_from(sql_facts, row).certificates == facts.certificates
+
+
+def test_seed_demo_gives_the_three_demo_students_different_searches(db):
+    """The B-1/B-2 graduate without Step 1 qualifies for observerships only; the final-year
+    student (TOEFL 95) and the H-1B graduate with Step 1 each see their own set."""
+    import io
+
+    from django.core.management import call_command
+
+    from accounts.models import Membership
+    from rotations import search
+    from usdoctors.models import Organization
+
+    call_command("seed_demo", stdout=io.StringIO())
+    with scopes_disabled():
+        organization = Organization.objects.get(slug="demo")
+        rows = Requirement.objects.filter(organization=organization)
+        assert {row.toefl_minimum for row in rows} >= {80, 100}
+        assert {"bls", "acls"} <= {code for row in rows for code in row.certificates}
+        assert rows.filter(housing_included=True).exists()
+        assert rows.filter(application_fee=1000).exists() and rows.filter(application_fee=30)
+        found = {}
+        for label in ("verified", "finalyear", "h1b"):
+            student = Membership.objects.select_related("profile").get(
+                organization=organization, user__email=f"student.{label}@demo.test"
+            )
+            results = search.search_attendings(
+                organization, {"eligible_only": True}, student=student
+            )
+            found[label] = set(results.ids)
+            hits = list(results[0 : len(results)])
+            if label == "verified":
+                assert all(
+                    {answer.rotation_type for answer in hit.search.eligible_types}
+                    == {"observership"}
+                    for hit in hits
+                )
+    assert len({frozenset(ids) for ids in found.values()}) == 3
+    assert all(found.values())
