@@ -13,10 +13,11 @@ from accounts.models import Membership
 
 
 def membership_of(organization, user) -> Membership | None:
-    """``user``'s membership in ``organization`` (with its user loaded), or None."""
+    """``user``'s membership in ``organization`` (with its user and, for a student, the
+    profile loaded: pages read it on most requests, search for eligibility), or None."""
     return (
         Membership.objects.filter(organization=organization, user=user)
-        .select_related("user")
+        .select_related("user", "profile")
         .first()
     )
 

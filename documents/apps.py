@@ -7,7 +7,8 @@ class DocumentsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate, post_save
 
-        from documents import catalog, checklist, pages, requirements, school_link
+        from documents import catalog, certificates, checklist, pages, requirements, school_link
+        from rotations import certificates as eligibility_certificates
         from rotations import lifecycle, panels, readiness
         from usdoctors.models import Organization
 
@@ -25,6 +26,10 @@ class DocumentsConfig(AppConfig):
         lifecycle.on("requested", school_link.email_the_school_contact)
         # Start-date readiness: every checklist item approved and valid (§5, §7).
         readiness.register(checklist.document_readiness)
+        # The eligibility check asks which certificates a student holds (§13).
+        eligibility_certificates.register(
+            certificates.TYPES, certificates.held, certificates.held_sql
+        )
         # The rotation page's checklist section.
         panels.register(pages.rotation_checklist_panel)
         # The rotation page's "Visa refused?" section (§15).

@@ -57,7 +57,48 @@ CATALOG = [
     ),
     ("state_id", "State or provincial ID", False, "valid_through_end", False, False, ""),
     ("cv", "CV", False, "none", True, False, "Kept on your profile."),
+    # Certificates (§13): attendings ask for them per rotation type (rotations.requirements);
+    # an approved one valid on the start day counts (documents.certificates).
+    (
+        "bls",
+        "BLS certificate",
+        False,
+        "valid_through_end",
+        False,
+        False,
+        "Basic Life Support provider card, valid through the last day of the rotation.",
+    ),
+    (
+        "acls",
+        "ACLS certificate",
+        False,
+        "valid_through_end",
+        False,
+        False,
+        "Advanced Cardiovascular Life Support provider card, valid through the last day of "
+        "the rotation.",
+    ),
+    (
+        "hipaa",
+        "HIPAA training certificate",
+        False,
+        "issued_within_year",
+        False,
+        False,
+        "Patient privacy training completed within one year before the rotation starts.",
+    ),
+    (
+        "osha",
+        "OSHA training certificate",
+        False,
+        "issued_within_year",
+        False,
+        False,
+        "Workplace safety (bloodborne pathogens) training completed within one year before "
+        "the rotation starts.",
+    ),
 ]
+CERTIFICATE_CODES = ("bls", "acls", "hipaa", "osha")
 
 
 def write_catalog(DocumentType) -> None:

@@ -34,6 +34,26 @@ TYPES_FOR_KIND = {
 }
 
 
+# Hands-on rotation types: the student takes part in care. Observerships only watch (§5).
+HANDS_ON_TYPES = frozenset({RotationType.CLERKSHIP, RotationType.ELECTIVE, RotationType.EXTERNSHIP})
+
+
+class CurrentStudents(models.TextChoices):
+    """Which current students (IMS) an attending takes for a rotation type (§13)."""
+
+    NONE = "none", "Not accepted"
+    FINAL_YEAR = "final_year", "Final year only"
+    ANY = "any", "Any year"
+
+
+class Graduates(models.TextChoices):
+    """Which graduates (IMG) an attending takes for a rotation type (§13)."""
+
+    NONE = "none", "Not accepted"
+    WITHIN_YEARS = "within_years", "Graduated within a number of years"
+    ANY = "any", "Any graduation year"
+
+
 class Mode(models.TextChoices):
     IN_PERSON = "in_person", "In person"
     TELE = "tele", "Tele-rotation"

@@ -8,14 +8,17 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from accounts.choices import Specialty
+from accounts.choices import Specialty, VisaStatus
 from accounts.models import Membership
+from rotations.certificates import validate_certificates
 from rotations.choices import (
     US_STATES,
     CancellationCause,
     CareSetting,
     Credential,
+    CurrentStudents,
     DateChangeStatus,
+    Graduates,
     Mode,
     NpiCheckStatus,
     NpiVerifiedBy,
@@ -63,6 +66,10 @@ def validate_rotation_types(values) -> None:
 
 def validate_modes(values) -> None:
     _validate_choices(values, Mode.values)
+
+
+def validate_visa_statuses(values) -> None:
+    _validate_choices(values, VisaStatus.values)
 
 
 def validate_monday(value: date) -> None:
@@ -499,3 +506,132 @@ class NpiCheck(TenantModel):
 
     def __str__(self) -> str:
         return f"NPI check of {self.attending} ({self.status})"
+
+
+# The USMLE pass mark for Step 2 CK since January 2022 (USMLE): "Step 2 CK passed" means a
+# reported score at least this (rotations.eligibility).
+STEP2CK_PASSING_SCORE = 214
+
+
+class Requirement(TenantModel):
+    """What a student needs for one rotation type (DESIGN §13): the organization's
+    default (``attending`` empty) or one attending's own. ``rotations.requirements``
+    says which row applies; ``rotations.eligibility`` holds a student against it.
+
+    ``visa_statuses`` empty accepts every status; ``certificates`` are codes of document
+    types the documents app reviews (rotations.certificates). The application fee is
+    non-refundable (§6); ``housing_included`` shows on the listing.
+    """
+
+    attending = models.ForeignKey(
+        AttendingProfile,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="requirements",
+        help_text="Empty: the organization's default for this rotation type.",
+    )
+    rotation_type = models.CharField(max_length=16, choices=RotationType.choices)
+    current_students = models.CharField(
+        "current students (IMS)",
+        max_length=12,
+        choices=CurrentStudents.choices,
+        default=CurrentStudents.ANY,
+    )
+    graduates = models.CharField(
+        "graduates (IMG)", max_length=12, choices=Graduates.choices, default=Graduates.ANY
+    )
+    graduated_within_years = models.PositiveSmallIntegerField(
+        "graduated within (years)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(60)],
+        help_text="With “graduated within a number of years”: the most years between the "
+        "graduation year and the rotation's start year.",
+    )
+    step1_required = models.BooleanField("USMLE Step 1 passed", default=False)
+    step2ck_required = models.BooleanField("USMLE Step 2 CK passed", default=False)
+    step2ck_minimum_score = models.PositiveSmallIntegerField(
+        "Step 2 CK minimum score",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(STEP2CK_PASSING_SCORE), MaxValueValidator(300)],
+        help_text=f"Optional, {STEP2CK_PASSING_SCORE}–300; needs “Step 2 CK passed”.",
+    )
+    toefl_minimum = models.PositiveSmallIntegerField(
+        "TOEFL iBT minimum",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(120)],
+        help_text="Optional, 0–120 (total score).",
+    )
+    certificates = models.JSONField(default=list, blank=True, validators=[validate_certificates])
+    visa_statuses = models.JSONField(
+        "visa statuses accepted",
+        default=list,
+        blank=True,
+        validators=[validate_visa_statuses],
+        help_text="None chosen: every status.",
+    )
+    application_fee = models.DecimalField(
+        "application fee (USD, non-refundable)",
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    housing_included = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["rotation_type", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "rotation_type"],
+                condition=models.Q(attending__isnull=True),
+                name="one_default_requirement_per_type",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "attending", "rotation_type"],
+                condition=models.Q(attending__isnull=False),
+                name="one_attending_requirement_per_type",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(application_fee__gte=0),
+                name="requirement_fee_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(graduates="within_years", graduated_within_years__isnull=False)
+                    | (
+                        ~models.Q(graduates="within_years")
+                        & models.Q(graduated_within_years__isnull=True)
+                    )
+                ),
+                name="requirement_years_only_with_within_years",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(step2ck_minimum_score__isnull=True)
+                | models.Q(step2ck_required=True),
+                name="requirement_step2ck_minimum_needs_required",
+            ),
+        ]
+        # The two partial unique constraints are the indexes the lookups use.
+
+    def __str__(self) -> str:
+        whose = self.attending or "organization default"
+        return f"{self.get_rotation_type_display()} requirements ({whose})"
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.graduates == Graduates.WITHIN_YEARS and self.graduated_within_years is None:
+            errors["graduated_within_years"] = "Say within how many years of graduation."
+        if self.graduates != Graduates.WITHIN_YEARS:
+            self.graduated_within_years = None
+        if self.step2ck_minimum_score is not None and not self.step2ck_required:
+            errors["step2ck_minimum_score"] = (
+                "Tick “USMLE Step 2 CK passed” to ask for a minimum score."
+            )
+        if errors:
+            raise ValidationError(errors)

@@ -23,9 +23,18 @@
   attendings without one last. Sort ``reviewed`` (best reviewed, §15): the kept teaching
   average of the reviews that count descending, then their number; attendings without
   reviews last. Ties go to the lower rate, then name, then id.
+- Eligibility (§13), for a student searching: each result carries ``eligibility``, one
+  ``rotations.eligibility.Eligibility`` per rotation type (the type filtered on, else
+  each type the attending offers), judged for a rotation starting on the earliest start
+  asked for (A, at least next Monday). ``eligible_only`` keeps only the attendings for
+  whom at least one of those types is eligible, in SQL (``eligibility.only_qualifying``,
+  the same rules as the Python check); it is for students only (400 otherwise). Other
+  members' results carry no eligibility.
 - Cost: one query for the candidates (with their soonest free week), one over the free
   week rows of all candidates when the weeks filter applies, and one per page read,
-  however many attendings match.
+  however many attendings match; for a student one more per page for the page's
+  requirement rows (the profile comes with the membership, the certificates held with
+  the page's profiles).
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ from django.db.models import F, QuerySet, TextField
 from django.db.models.functions import Cast, Collate
 from django.utils import timezone
 
+from rotations import eligibility
+from rotations.choices import RotationType
 from rotations.free_weeks import MASK_WEEKS, first_free_week, soonest_free_week, stale
 from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
 from rotations.services import next_monday
@@ -85,6 +96,7 @@ class SearchFilters:
     start_from: date | None = None
     start_to: date | None = None
     sort: str = SORT_SOONEST
+    eligible_only: bool = False
 
     def __post_init__(self):
         if self.weeks is not None and not 1 <= self.weeks <= MAX_WEEKS:
@@ -122,6 +134,16 @@ class SearchHit:
     total: Decimal
     card_surcharge: Decimal
     first_start: date | None
+    # For a student: one answer per rotation type (module docstring); else empty.
+    eligibility: tuple = ()
+
+    @property
+    def eligible_types(self) -> list:
+        return [answer for answer in self.eligibility if answer.eligible]
+
+    @property
+    def ineligible_types(self) -> list:
+        return [answer for answer in self.eligibility if not answer.eligible]
 
 
 @dataclass(frozen=True)
@@ -141,21 +163,41 @@ def public_attendings(organization) -> QuerySet:
     )
 
 
-def search_attendings(organization, filters: SearchFilters | dict) -> SearchResults:
+def search_attendings(
+    organization, filters: SearchFilters | dict, *, student=None
+) -> SearchResults:
     """Attendings matching ``filters``, sorted, priced (the rules are in this module's
     docstring). Returns a sequence whose ``len()`` is one COUNT and whose slices read one
     page (``LIMIT``/``OFFSET``) and its profiles: two queries per page at any page number,
-    on PostgreSQL and SQLite alike."""
+    on PostgreSQL and SQLite alike. With ``student`` (a student membership) each result
+    says whether they qualify, and ``eligible_only`` may keep only those."""
     if not isinstance(filters, SearchFilters):
         filters = SearchFilters.from_data(filters)
     earliest = max(filters.start_from or date.min, next_monday())
     candidates = _filtered(public_attendings(organization), filters)
+    facts = None
+    if student is not None and student.is_student:
+        # The certificates held are read with the page (SearchResults._load).
+        facts = eligibility.facts_from(student, on=earliest, held=())
+    if filters.eligible_only:
+        if facts is None:
+            raise Invalid(
+                "Only students can show only the attendings they qualify for.",
+                code="eligible_only_for_students",
+                field="eligible_only",
+            )
+        candidates = eligibility.only_qualifying(
+            candidates, facts, organization, filters.rotation_type
+        )
     surcharge = organization.card_surcharge_rate
     if not filters.weeks_filter_applies:
-        return SoonestFreeWeekResults(candidates, filters, earliest, surcharge)
-    if connection.vendor == "postgresql":
-        return MaskRunResults(organization, candidates, filters, earliest, surcharge)
-    return RunResults(organization, candidates, filters, earliest, surcharge)
+        results = SoonestFreeWeekResults(candidates, filters, earliest, surcharge)
+    elif connection.vendor == "postgresql":
+        results = MaskRunResults(organization, candidates, filters, earliest, surcharge)
+    else:
+        results = RunResults(organization, candidates, filters, earliest, surcharge)
+    results.judge_for(organization, facts)
+    return results
 
 
 def _filtered(attendings: QuerySet, filters: SearchFilters) -> QuerySet:
@@ -227,6 +269,18 @@ class SearchResults:
         self.filters = filters
         self._surcharge_rate = surcharge_rate
         self._count: int | None = None
+        self._organization = None
+        self._facts = None
+
+    def judge_for(self, organization, facts) -> None:
+        """Each page's results say whether the student of ``facts`` qualifies (None: no
+        student, nothing said)."""
+        self._organization, self._facts = organization, facts
+
+    def _eligibility_types(self, profile: AttendingProfile) -> list[str]:
+        if self.filters.rotation_type:
+            return [self.filters.rotation_type]
+        return [value for value in RotationType.values if value in profile.rotation_types]
 
     def count(self) -> int:
         if self._count is None:
@@ -277,9 +331,16 @@ class SearchResults:
     def _load(self, matches: list[_Match]) -> list[AttendingProfile]:
         if not matches:
             return []
-        profiles = AttendingProfile.objects.defer("contact_email").in_bulk(
-            [match.pk for match in matches]
-        )
+        profiles = AttendingProfile.objects.defer("contact_email")
+        if self._facts is not None:
+            profiles = profiles.annotate(**eligibility.held_annotations(self._facts))
+        profiles = profiles.in_bulk([match.pk for match in matches])
+        judged = {}
+        if self._facts is not None:
+            facts = eligibility.with_held_from(self._facts, next(iter(profiles.values())))
+            judged = eligibility.judge_many(
+                facts, self._organization, profiles.values(), self._eligibility_types
+            )
         loaded = []
         for match in matches:
             profile = profiles[match.pk]
@@ -290,6 +351,7 @@ class SearchResults:
                 total=total,
                 card_surcharge=surcharge,
                 first_start=match.first_start,
+                eligibility=tuple(judged.get(match.pk, ())),
             )
             loaded.append(profile)
         return loaded

@@ -88,6 +88,11 @@ class AttendingSearchForm(forms.Form):
     sort = forms.ChoiceField(
         label="Sort by", choices=list(search.SORTS.items()), required=False, widget=QuickSelect
     )
+    eligible_only = forms.BooleanField(
+        label="Only attendings I qualify for",
+        required=False,
+        help_text="Judged on your verified profile and approved certificates (§13).",
+    )
 
     FIELDSETS = (
         ("What", ("specialty", "rotation_type", "mode")),
@@ -95,6 +100,11 @@ class AttendingSearchForm(forms.Form):
         ("When", ("weeks", "start_from", "start_to")),
         ("Price", ("max_weekly_rate",)),
     )
+
+    def __init__(self, *args, for_student: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not for_student:  # only students have requirements to meet
+            del self.fields["eligible_only"]
 
     def clean(self):
         data = super().clean()
@@ -107,6 +117,10 @@ class AttendingSearchForm(forms.Form):
 
     def fieldsets(self):
         return [(legend, [self[name] for name in names]) for legend, names in self.FIELDSETS]
+
+    def eligible_field(self):
+        """The "only attendings I qualify for" box, for students (None for others)."""
+        return self["eligible_only"] if "eligible_only" in self.fields else None
 
 
 def describe_offers(attending: AttendingProfile) -> AttendingProfile:
@@ -144,17 +158,20 @@ def what_to_change(filters: search.SearchFilters) -> list[str]:
     ]
     if named:
         hints.append(f"set {', '.join(named)} to Any")
+    if filters.eligible_only:
+        hints.append("show attendings you do not qualify for yet, to see what they ask")
     return hints
 
 
 @member_required()
 def attending_search(request):
-    form = AttendingSearchForm(request.GET or None)
+    student = request.membership if request.membership.is_student else None
+    form = AttendingSearchForm(request.GET or None, for_student=student is not None)
     filters = search.SearchFilters()
     page = None
     if not form.is_bound or form.is_valid():
         filters = getattr(form, "filters", filters)
-        results = search.search_attendings(request.organization, filters)
+        results = search.search_attendings(request.organization, filters, student=student)
         page = search.SearchPaginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
         for attending in page:
             describe_offers(attending)

@@ -33,6 +33,7 @@ from rotations.choices import (
     RotationStatus,
     RotationType,
 )
+from rotations.eligibility import require_eligible
 from rotations.free_weeks import keep_free_weeks
 from rotations.housing import housing_partners_for
 from rotations.locks import lock_rotation, lock_weeks
@@ -208,9 +209,11 @@ def request_rotation(
 
     Refused when the student is not verified (403), the type is not allowed for the
     student's kind (403), the type or mode is not offered (400), the start is not a future
-    Monday (400), the length is outside 1–12 or below the attending's minimum (400), a
-    week is not free (409) or the student already has an active rotation overlapping
-    those weeks (409). Capacity is not taken yet.
+    Monday (400), the length is outside 1–12 or below the attending's minimum (400), the
+    student does not meet the requirements for a rotation starting then (403
+    ``not_eligible`` listing every unmet item, rotations.eligibility), a week is not free
+    (409) or the student already has an active rotation overlapping those weeks (409).
+    Capacity is not taken yet.
 
     The rotation is announced ``requested`` inside this transaction; a subscriber's
     refusal rolls the request back. That is how the plan rule (§6, 400 when the plan is
@@ -244,6 +247,8 @@ def request_rotation(
         )
     check_start(start)
     check_weeks(attending, weeks)
+    # §13: every unmet requirement at once, before anything is written (403 not_eligible).
+    require_eligible(student, attending, rotation_type, on=start)
     check_weeks_free(attending, week_starts(start, weeks))
     check_no_overlap(student, start, weeks)
 

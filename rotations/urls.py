@@ -1,8 +1,38 @@
 from django.urls import path
 
-from rotations import views
+from rotations import requirement_views, views
 
 urlpatterns = [
+    path(
+        "attending/requirements/",
+        requirement_views.attending_requirements,
+        name="attending_requirements",
+    ),
+    path(
+        "attending/requirements/<slug:rotation_type>/",
+        requirement_views.save_attending_requirement,
+        name="save_attending_requirement",
+    ),
+    path(
+        "attending/requirements/<slug:rotation_type>/reset/",
+        requirement_views.reset_attending_requirement,
+        name="reset_attending_requirement",
+    ),
+    path(
+        "requirements/defaults/",
+        requirement_views.organization_requirements,
+        name="organization_requirements",
+    ),
+    path(
+        "requirements/defaults/b1-b2-rule/",
+        requirement_views.save_relaxation,
+        name="save_b1_b2_relaxation",
+    ),
+    path(
+        "requirements/defaults/<slug:rotation_type>/",
+        requirement_views.save_organization_requirement,
+        name="save_organization_requirement",
+    ),
     path("attending/profile/", views.attending_profile, name="attending_profile"),
     path("attending/availability/", views.availability_page, name="availability"),
     path(

@@ -105,7 +105,7 @@ class StudentFactory(MembershipFactory):
             "country": "NP",
             "graduation_year": 2024,
             "school_contact_email": "registrar@school.test",
-            "visa_status": "b1_b2",
+            "visa_status": "j1",  # a graduate on a J-1 may book hands-on rotations (§13)
             "cv": pdf_upload(),
         }
         if extracted is False:  # profile=False: an empty profile, as right after sign-up

@@ -106,7 +106,8 @@ def student_profile_form() -> dict:
         "graduation_year": "2023",
         "school_contact_email": "dean@school.test",
         "step1_result": "pass",
-        "visa_status": "b1_b2",
+        # A J-1: the clerkship it requests is hands-on, closed to graduates on B-1/B-2 (§13).
+        "visa_status": "j1",
         "specialty_interests": ["internal_medicine"],
         "phone": "+977 98 1234 5678",
         "cv": pdf_upload(),

@@ -196,6 +196,7 @@ class OrganizationAdmin(admin.ModelAdmin):
                     "verification_target_hours",
                     "weekly_plan_min_lead_days",
                     "booking_lead_weeks",
+                    "b1_b2_relaxation_reason",
                 )
             },
         ),

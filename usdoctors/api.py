@@ -37,6 +37,8 @@ def exception_handler(exc, context):
         body = {"detail": exc.message, "code": exc.code}
         if exc.field:
             body["errors"] = {exc.field: [exc.message]}
+        if exc.details:
+            body.update({key: value for key, value in exc.details.items() if key not in body})
         return Response(body, status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

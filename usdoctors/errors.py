@@ -7,6 +7,9 @@ the message next to the form (STYLE §2).
 class DomainError(Exception):
     status_code = 400
     default_code = "invalid"
+    # More JSON for the API body beside detail and code (e.g. the unmet items of a
+    # refused request, rotations.eligibility.NotEligible).
+    details: dict | None = None
 
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
         super().__init__(message)

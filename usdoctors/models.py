@@ -94,6 +94,17 @@ class Organization(models.Model):
     wire_instructions = models.TextField(
         blank=True, help_text="Shown to students paying by wire: bank, account, routing, SWIFT."
     )
+    # Eligibility (DESIGN §13): graduates on B-1/B-2 may book observerships only, unless
+    # the organization writes why it relaxes that rule (rotations.eligibility).
+    b1_b2_relaxation_reason = models.TextField(
+        "why graduates on B-1/B-2 may book hands-on rotations",
+        blank=True,
+        max_length=SHORT_TEXT_MAX,
+        validators=[validate_no_bidi_controls],
+        help_text="Empty: the built-in rule applies, graduates on a B-1/B-2 visa may book "
+        "observerships only. Write the reason (e.g. your legal counsel's opinion) to let "
+        "them book hands-on rotations.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -35,6 +35,35 @@ class AttendingSearchQuerySerializer(serializers.Serializer):
     start_from = serializers.DateField(required=False, validators=[validate_sane_date])
     start_to = serializers.DateField(required=False, validators=[validate_sane_date])
     sort = serializers.ChoiceField(choices=list(SORTS.items()), default=SORT_SOONEST)
+    eligible_only = serializers.BooleanField(required=False)
+
+
+class UnmetItemSerializer(serializers.Serializer):
+    """One requirement the student does not meet (rotations.eligibility)."""
+
+    code = serializers.CharField(
+        read_only=True,
+        help_text="profile_not_verified, type_not_for_kind, visa_not_hands_on, "
+        "current_students_not_accepted, not_final_year, graduates_not_accepted, "
+        "graduated_too_long_ago, step1_needed, step2ck_needed, toefl_needed, "
+        "certificate_missing or visa_not_accepted.",
+    )
+    message = serializers.CharField(
+        read_only=True, help_text='For the student: "TOEFL 100 needed, you have 95."'
+    )
+    needed = serializers.CharField(read_only=True, help_text="What the requirement asks.")
+    have = serializers.CharField(read_only=True, help_text="What the student has.")
+
+
+class EligibilitySerializer(serializers.Serializer):
+    """Whether the student qualifies for one rotation type with the attending (§13)."""
+
+    rotation_type = NamedChoiceField(RotationType, read_only=True)
+    eligible = serializers.BooleanField(read_only=True)
+    on = serializers.DateField(
+        read_only=True, help_text="The rotation start the answer is judged for."
+    )
+    unmet = UnmetItemSerializer(many=True, read_only=True, help_text="Empty when eligible.")
 
 
 class AttendingSerializer(serializers.ModelSerializer):
@@ -122,6 +151,14 @@ class AttendingSearchResultSerializer(AttendingSerializer):
         help_text="With a weeks filter: the earliest Monday a qualifying run starts. "
         "Otherwise the soonest free week. Null when there is none.",
     )
+    eligibility = EligibilitySerializer(
+        source="search.eligibility",
+        many=True,
+        read_only=True,
+        help_text="For a student: whether they qualify for each rotation type (the type "
+        "searched for, else each type offered), judged for a start on start_from (at "
+        "least next Monday). Empty for other members.",
+    )
 
     class Meta(AttendingSerializer.Meta):
         fields = [
@@ -130,6 +167,7 @@ class AttendingSearchResultSerializer(AttendingSerializer):
             "total",
             "card_surcharge",
             "first_start",
+            "eligibility",
         ]
         read_only_fields = fields
 

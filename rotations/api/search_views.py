@@ -23,6 +23,7 @@ from rotations.api.search_serializers import (
 from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AvailabilityWeek
 from usdoctors.api import IsMember, Pagination, error_responses
+from usdoctors.tenancy import current_membership
 
 # Any member may call these: no or bad credentials answer 401, a signed-in user who is not
 # a member 404 (§2), a refusal for the caller's role or state 403.
@@ -66,6 +67,12 @@ SEARCH_PARAMETERS = [
         OpenApiTypes.DATE,
     ),
     _query(
+        "eligible_only",
+        "true: only attendings the calling student qualifies for (§13) for rotation_type, "
+        "or for at least one type they offer. Students only: 400 for other members.",
+        OpenApiTypes.BOOL,
+    ),
+    _query(
         "sort",
         "price: weekly rate ascending. soonest (default): earliest first_start, "
         "attendings without a free week last. reviewed: best reviewed first (average "
@@ -105,7 +112,9 @@ class AttendingSearchView(generics.ListAPIView):
         query = AttendingSearchQuerySerializer(data=params)
         query.is_valid(raise_exception=True)
         filters = search.SearchFilters.from_data(query.validated_data)
-        return search.search_attendings(self.request.organization, filters)
+        return search.search_attendings(
+            self.request.organization, filters, student=current_membership(self.request)
+        )
 
     @extend_schema(
         parameters=SEARCH_PARAMETERS,

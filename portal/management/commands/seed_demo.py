@@ -20,7 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from accounts.choices import Role, Specialty, StudentKind, VerificationStatus, VisaStatus
+from accounts.choices import (
+    Role,
+    Specialty,
+    Step1Result,
+    StudentKind,
+    VerificationStatus,
+    VisaStatus,
+)
 from accounts.models import Membership, StudentProfile, User
 from documents.models import Document, DocumentType, UploadedBy
 from documents.review import approve_document, reject_document
@@ -30,9 +37,23 @@ from lor import services as letters
 from lor.models import Letter, MatchTarget
 from reviews import services as reviews
 from reviews.models import Review
-from rotations.choices import CareSetting, Mode, PracticeSetting, RotationStatus, RotationType
+from rotations.choices import (
+    CareSetting,
+    CurrentStudents,
+    Graduates,
+    Mode,
+    PracticeSetting,
+    RotationStatus,
+    RotationType,
+)
 from rotations.free_weeks import rebuild_free_weeks
-from rotations.models import AttendingProfile, AvailabilityWeek, Evaluation, Rotation
+from rotations.models import (
+    AttendingProfile,
+    AvailabilityWeek,
+    Evaluation,
+    Requirement,
+    Rotation,
+)
 from rotations.services import next_monday
 from usdoctors.models import HousingPartner, Organization
 
@@ -57,11 +78,22 @@ DEMO_PASSWORD = "usdoctors-demo"
 # an app, or run `oathtool --totp -b <key>` / `manage.py demo_totp_code`, for the code.
 DEMO_TOTP_SECRET = "USDOCTORSDEMOKEYUSDOCTORSDEMOKEY"
 ORGANIZATIONS = {"demo": "Demo Rotations Agency", "northside": "Northside Hospital Program"}
+# student.<label>@<slug>.test. Three verified students each see a different search
+# (§13): "verified" is a graduate on B-1/B-2 without Step 1 (observerships only),
+# "finalyear" a current final-year student with TOEFL 95, "h1b" a graduate with Step 1
+# and an H-1B.
 STUDENTS = {
     "verified": VerificationStatus.VERIFIED,
+    "finalyear": VerificationStatus.VERIFIED,
+    "h1b": VerificationStatus.VERIFIED,
     "pending": VerificationStatus.PENDING,
     "incomplete": VerificationStatus.INCOMPLETE,
 }
+# The figures of the seed catalog of US programs (§13): TOEFL minimums 80–100, Step 1
+# required at most university programs, BLS/ACLS, application fees $30–$1,000, housing
+# included at some.
+TOEFL_MINIMUMS = [None, None, 80, 85, 90, 100]
+APPLICATION_FEES = [0, 0, 30, 50, 100, 150, 250, 500, 1000]
 PLATFORM_STAFF_EMAIL = "staff@usdoctors.test"
 ATTENDINGS_PER_ORGANIZATION = 42  # attending1..attending42@<slug>.test
 AVAILABILITY_WEEKS = 26
@@ -166,11 +198,13 @@ class Command(BaseCommand):
                     membership.submitted_at -= timedelta(days=10)
                     membership.decided_at = membership.submitted_at + timedelta(hours=5)
                 membership.save(update_fields=["submitted_at", "decided_at"])
-            if status == VerificationStatus.VERIFIED:
+            if label == "verified":
                 self.seed_documents(membership, admin_membership)
                 self.seed_letters(membership)
                 self.seed_match_target(membership)
                 self.seed_reviews(membership)
+            if label == "h1b":
+                self.seed_certificates(membership, admin_membership)
 
     def seed_attendings(self, organization, slug: str) -> None:
         """attending1..42@<slug>.test with profiles across specialties, states, settings
@@ -214,6 +248,71 @@ class Command(BaseCommand):
         )
         # Written around the services: count the free runs search reads.
         rebuild_free_weeks([profile.pk for profile, _ in profiles])
+        self.seed_requirements(organization, slug, [profile for profile, _ in profiles])
+
+    @staticmethod
+    def seed_requirements(organization, slug: str, profiles) -> None:
+        """Each attending's requirements for each type they offer, drawn from the seed
+        catalog's figures (TOEFL_MINIMUMS, APPLICATION_FEES): Step 1 at most university
+        programs, BLS often and ACLS sometimes for hands-on types, housing at some. Its
+        own random stream, so the attendings' other data stay as they were. Rows that
+        exist are left alone."""
+        rng = random.Random(f"{slug}-requirements")
+        have = set(
+            Requirement.objects.filter(organization=organization).values_list(
+                "attending_id", "rotation_type"
+            )
+        )
+        rows = []
+        for profile in profiles:
+            university = profile.setting == PracticeSetting.UNIVERSITY
+            fee = Decimal(rng.choice(APPLICATION_FEES))
+            housing = rng.random() < 0.25
+            toefl = rng.choice(TOEFL_MINIMUMS)
+            for rotation_type in profile.rotation_types:
+                hands_on = rotation_type != RotationType.OBSERVERSHIP
+                within = rng.random() < 0.3
+                certificates = []
+                if hands_on and rng.random() < 0.5:
+                    certificates.append("bls")
+                if hands_on and rng.random() < 0.2:
+                    certificates.append("acls")
+                row = Requirement(
+                    organization=organization,
+                    attending=profile,
+                    rotation_type=rotation_type,
+                    current_students=(
+                        CurrentStudents.FINAL_YEAR if rng.random() < 0.3 else CurrentStudents.ANY
+                    ),
+                    graduates=Graduates.WITHIN_YEARS if within else Graduates.ANY,
+                    graduated_within_years=rng.choice([3, 5, 10]) if within else None,
+                    step1_required=hands_on and rng.random() < (0.8 if university else 0.3),
+                    toefl_minimum=toefl,
+                    certificates=certificates,
+                    application_fee=fee,
+                    housing_included=housing,
+                )
+                if (profile.pk, rotation_type) not in have:
+                    rows.append(row)
+        Requirement.objects.bulk_create(rows)
+
+    @staticmethod
+    def seed_certificates(student: Membership, admin: Membership) -> None:
+        """The H-1B graduate's BLS card, approved through the real services: it counts
+        for the attendings who ask for BLS. Left alone once the student has one."""
+        types = {t.code: t for t in DocumentType.objects.filter(code="bls")}
+        if not types or Document.objects.filter(student=student, document_type__code="bls"):
+            return
+        today = timezone.localdate()
+        document = upload_document(
+            student,
+            types["bls"],
+            SimpleUploadedFile("bls.pdf", MINIMAL_PDF, content_type="application/pdf"),
+            issued_on=today - timedelta(days=90),
+            expires_on=today + timedelta(days=640),
+            uploaded_by=UploadedBy.STUDENT,
+        )
+        approve_document(document, by=admin)
 
     @staticmethod
     def attending_fields(rng, number: int, first_name: str, last_name: str, domain: str) -> dict:
@@ -435,13 +534,22 @@ class Command(BaseCommand):
 
     @staticmethod
     def complete_profile(profile: StudentProfile, label: str, slug: str) -> None:
+        year = timezone.now().year
         profile.full_name = f"{label.title()} Student ({slug})"
-        profile.kind = StudentKind.IMG if label == "verified" else StudentKind.IMS
+        profile.kind = StudentKind.IMG if label in ("verified", "h1b") else StudentKind.IMS
         profile.medical_school = "University of Lagos College of Medicine"
         profile.country = "NG"
-        profile.graduation_year = timezone.now().year - (1 if label == "verified" else -1)
+        profile.graduation_year = {"verified": year - 1, "h1b": year - 2}.get(label, year + 1)
         profile.school_contact_email = f"registrar@school-{slug}.test"
         profile.visa_status = VisaStatus.B1_B2
+        if label == "finalyear":  # graduating next year: final year for this year's starts
+            profile.toefl_score = 95
+        if label == "h1b":
+            profile.visa_status = VisaStatus.H1B
+            profile.step1_result = Step1Result.PASS
+            profile.step1_date = timezone.localdate().replace(year=year - 3)
+            profile.step2ck_score = 238
+            profile.toefl_score = 104
         profile.specialty_interests = ["internal_medicine", "cardiology"]
         profile.phone = "+234 801 234 5678"
         profile.cv.save("cv.pdf", ContentFile(MINIMAL_PDF), save=False)
