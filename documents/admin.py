@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from documents.models import Document, DocumentType, RequiredDocumentType
+from documents.models import AttendingCredential, Document, DocumentType, RequiredDocumentType
 from usdoctors.admin_site import add_organization_inline
 
 
@@ -124,3 +124,24 @@ class RequiredDocumentTypeInline(admin.TabularInline):
 
 
 add_organization_inline(RequiredDocumentTypeInline)
+
+
+@admin.register(AttendingCredential)
+class AttendingCredentialAdmin(admin.ModelAdmin):
+    """Attendings' licences and board certifications (read-only: admins review them in
+    the documents review queue, which keeps the verified dates on the profile)."""
+
+    list_display = ("attending", "kind", "status", "issued_on", "expires_on", "uploaded_at")
+    list_filter = ("kind", "status", "organization")
+    search_fields = ("attending__display_name", "issuer")
+    list_select_related = ("attending", "organization")
+    exclude = ("file",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -27,6 +27,7 @@ from rotations.models import (
     AvailabilityWeek,
     DateChange,
     Message,
+    NpiCheck,
     Rotation,
     RotationEvent,
 )
@@ -252,3 +253,24 @@ class RotationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # a booking's places and money go with it: cancel it instead
+
+
+@admin.register(NpiCheck)
+class NpiCheckAdmin(admin.ModelAdmin):
+    """The registry look-ups, as they came (read-only: an answer is never rewritten;
+    admins check again from the attendings page)."""
+
+    list_display = ("attending", "npi", "status", "requested_at", "checked_at", "organization")
+    list_filter = ("status", "organization")
+    search_fields = ("npi", "attending__display_name")
+    list_select_related = ("attending", "organization")
+    date_hierarchy = "requested_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -299,3 +299,20 @@ def test_the_migration_reads_each_json_entry_shape():
     assert migration._partner("Campus Guest House") == ("Campus Guest House", "", "")
     assert migration._partner("https://g.test/") == ("https://g.test/", "https://g.test/", "")
     assert migration._partner(42) == ("", "", "")
+
+
+def test_registry_checks_and_credentials_are_listed_read_only(staff_client, rows):
+    from rotations.models import NpiCheck
+
+    attending = rows["demo"]["attendingprofile"]
+    with scopes_disabled():
+        check = NpiCheck.objects.create(
+            organization=attending.organization, attending=attending, npi="1234567893"
+        )
+    checks = staff_client.get("/admin/rotations/npicheck/")
+    assert checks.status_code == 200
+    assert "1234567893" in checks.content.decode()
+    assert staff_client.get(f"/admin/rotations/npicheck/{check.pk}/change/").status_code == 200
+    assert staff_client.get("/admin/rotations/npicheck/add/").status_code == 403
+    assert staff_client.get("/admin/documents/attendingcredential/").status_code == 200
+    assert staff_client.get("/admin/documents/attendingcredential/add/").status_code == 403
