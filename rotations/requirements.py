@@ -247,3 +247,60 @@ def set_b1_b2_relaxation(organization, reason: str, *, by: Membership):
     organization.b1_b2_relaxation_reason = reason
     organization.save(update_fields=["b1_b2_relaxation_reason"])
     return organization
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the listing and the quote show from the requirement that applies (§13): the
+    non-refundable application fee (§6) and whether housing is included."""
+
+    rotation_type: str | None
+    application_fee: Decimal
+    housing_included: bool
+
+
+def terms_for(attending: AttendingProfile, rotation_type: str | None) -> Terms:
+    """The application fee and housing of ``attending``'s ``rotation_type``, from the
+    requirement that applies (``requirements_for``), in one query.
+
+    ``rotation_type`` must be one the attending offers (400 ``type_invalid`` /
+    ``type_not_offered`` naming ``rotation_type``). Left out (``None``), it is answered
+    only when it makes no difference: every type the attending offers carries the same
+    fee and housing; otherwise 400 ``type_required`` — a quote never guesses a fee.
+    """
+    rows = rows_for(attending.organization, [attending.pk])
+    if rotation_type is not None:
+        _require_type(rotation_type)
+        if rotation_type not in attending.rotation_types:
+            raise Invalid(
+                f"{attending.display_name} does not offer this rotation type.",
+                code="type_not_offered",
+                field="rotation_type",
+            )
+        types = [rotation_type]
+    else:
+        types = types_for_settings(attending)
+    terms = {
+        (applied.requirement.application_fee, applied.requirement.housing_included)
+        for applied in (
+            choose(rows, attending.organization, attending.pk, value) for value in types
+        )
+    }
+    if len(terms) > 1:
+        raise Invalid(
+            "Choose a rotation type: the application fee or housing differs between them.",
+            code="type_required",
+            field="rotation_type",
+        )
+    fee, housing = terms.pop() if terms else (Decimal("0.00"), False)
+    return Terms(rotation_type, fee, housing)
+
+
+def housing_by_type(rows, organization, attending_id: int, rotation_types) -> list[str]:
+    """The types among ``rotation_types`` whose requirement that applies includes
+    housing, over rows already read (``rows_for``): what a listing shows (§13)."""
+    return [
+        value
+        for value in rotation_types
+        if choose(rows, organization, attending_id, value).requirement.housing_included
+    ]
