@@ -129,8 +129,7 @@ def summary_context(request, attending, data) -> dict:
         ),
         # Same id, same summary: htmx keeps the box's state only across an identical redraw.
         confirmation_key=(
-            f"confirm-{data['rotation_type']}-{quote.plan}-{quote.method}-"
-            f"{data['start']:%Y%m%d}-{data['weeks']}-"
+            f"confirm-{quote.plan}-{quote.method}-{data['start']:%Y%m%d}-{data['weeks']}-"
             f"{int(quote.total_charged * 100)}"
         ),
     )

@@ -103,7 +103,8 @@ def choose(
 
 
 def rows_for(organization, attending_ids) -> dict[tuple[int | None, str], Requirement]:
-    """The organization's defaults and the given attendings' rows, in one query."""
+    """The organization's (an instance or its id) defaults and the given attendings'
+    rows, in one query."""
     from django.db.models import Q
 
     rows = Requirement.objects.filter(organization=organization).filter(
@@ -296,11 +297,44 @@ def terms_for(attending: AttendingProfile, rotation_type: str | None) -> Terms:
     return Terms(rotation_type, fee, housing)
 
 
-def housing_by_type(rows, organization, attending_id: int, rotation_types) -> list[str]:
-    """The types among ``rotation_types`` whose requirement that applies includes
+def housing_by_type(rows, attending_id: int, rotation_types) -> list[str]:
+    """The types among ``rotation_types`` whose requirement that applies (the attending's
+    row, else the organization's default, else the built-in: no housing) includes
     housing, over rows already read (``rows_for``): what a listing shows (§13)."""
-    return [
-        value
-        for value in rotation_types
-        if choose(rows, organization, attending_id, value).requirement.housing_included
-    ]
+    included = []
+    for value in rotation_types:
+        row = rows.get((attending_id, value)) or rows.get((None, value))
+        if row is not None and row.housing_included:
+            included.append(value)
+    return included
+
+
+def housing_note(housing_types, for_all: bool) -> str:
+    """What a listing says about housing (§13): "" when no type shown includes it,
+    "Housing included" when every type shown does, else "Housing included for
+    clerkship and observership rotations"."""
+    if not housing_types:
+        return ""
+    if for_all:
+        return "Housing included"
+    names = [RotationType(value).label.split(" (")[0].lower() for value in housing_types]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Housing included for {listed} rotations"
+
+
+def listing_terms(attending: AttendingProfile) -> list[dict]:
+    """For the attending's page: per type they offer, the requirement's application fee
+    (non-refundable, §6) and whether housing is included (§13), in one query."""
+    rows = rows_for(attending.organization_id, [attending.pk])
+    terms = []
+    for value in types_for_settings(attending):
+        row = rows.get((attending.pk, value)) or rows.get((None, value))
+        terms.append(
+            {
+                "rotation_type": value,
+                "label": RotationType(value).label.split(" (")[0],
+                "application_fee": row.application_fee if row else Decimal("0.00"),
+                "housing_included": bool(row and row.housing_included),
+            }
+        )
+    return terms
