@@ -120,6 +120,7 @@ EMAIL_TYPES: dict[str, frozenset[str]] = {
             "student_name",
             "description",
             "amount",
+            "application_fee",  # "" or the non-refundable fee included in the amount
             "card_fee",
             "total",
             "due_on",

@@ -8,7 +8,8 @@ is kept. The line with the most days that the cancellation meets applies; a
 cancellation later than every line (or on or after the start) gets nothing back. With no
 rows the default applies, which is today's rule (§5): at any time, everything paid
 towards the price becomes credit. Card fees are never part of it: they went to the card
-network (only refund protection returns them, payments.refunds).
+network (only refund protection returns them, payments.refunds), and neither is the
+non-refundable application fee (§6, §13): only refund protection returns it too.
 """
 
 from __future__ import annotations
@@ -82,18 +83,20 @@ def policy_lines(schedule: tuple[Tier, ...]) -> list[str]:
     return lines
 
 
-def policy(organization, start: date | None, on: date) -> dict:
+def policy(organization, start: date | None, on: date, *, application_fee=None) -> dict:
     """What the quote and the rotation page show: the schedule in words, what applies
-    if the student cancels on ``on`` (when the start is known), and the protection."""
+    if the student cancels on ``on`` (when the start is known), the application fee
+    that is not returned (when there is one), and the protection."""
     schedule = schedule_for(organization)
     now = tier_for(schedule, start, on) if start else None
     return {
         "lines": policy_lines(schedule),
         "now": now.describe() if now else "",
         "card_fees_kept": True,
+        "application_fee": application_fee or None,
         "protection": (
             "If the attending cancels, does not show up in the first week, or your visa "
-            "is refused, everything you paid, card fees included, is refunded to how "
-            "you paid."
+            "is refused, everything you paid, card fees and the application fee "
+            "included, is refunded to how you paid."
         ),
     }

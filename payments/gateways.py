@@ -26,6 +26,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -33,6 +34,7 @@ from django.utils import timezone
 
 from payments.models import Installment, LineKind
 from payments.paypal import PayPalClient, PayPalError, invoice_payload
+from payments.schedule import APPLICATION_FEE_LABEL
 
 # Options for every PayPalClient the gateway builds (timeouts, retries with backoff).
 # Tests shorten them; production keeps payments.paypal's defaults.
@@ -114,8 +116,25 @@ def installment_description(installment: Installment) -> str:
     return what
 
 
+def installment_items(installment: Installment) -> list[tuple[str, Decimal]]:
+    """The invoice's items: the installment's share of the price, and — on the first
+    installment of a rotation whose requirement asks one — the application fee as its
+    own item, "Application fee (non-refundable)" (§6, §13). They add up to the
+    installment's amount; a fee that is the whole amount (credit paid the price) is the
+    only item."""
+    fee = installment.application_fee
+    share = installment.amount - fee
+    items = []
+    if share > 0 or not fee:
+        items.append((installment_description(installment), share))
+    if fee:
+        items.append((APPLICATION_FEE_LABEL, fee))
+    return items
+
+
 def installment_invoice(installment: Installment) -> dict:
-    """The Invoicing v2 body: the installment's share as the item and its card fee as
+    """The Invoicing v2 body: the installment's share as the item (and the application
+    fee as its own item, ``installment_items``) and its card fee as
     ``amount.breakdown.custom`` (RECIPES "PayPal"), so the payer reads e.g. $600.00 +
     card fee $17.94 = $617.94. The invoice date is the due date (PayPal holds a future
     one as SCHEDULED and sends it then); never in the past."""
@@ -126,7 +145,7 @@ def installment_invoice(installment: Installment) -> dict:
         invoice_number=f"{invoice.reference_code}-{installment.sequence}",
         currency=installment.organization.currency,
         recipient_email=invoice.student.user.email,
-        items=[(installment_description(installment), installment.amount)],
+        items=installment_items(installment),
         invoice_date=invoice_date,
         due_date=invoice_date,
         card_fee=installment.card_fee or None,

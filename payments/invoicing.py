@@ -26,7 +26,7 @@ from payments.models import (
     InvoiceStatus,
     LineKind,
 )
-from payments.schedule import installment_schedule
+from payments.schedule import APPLICATION_FEE_LABEL, installment_schedule, with_application_fee
 from rotations.choices import Payer, PaymentMethod, Plan
 from rotations.models import Rotation
 from usdoctors.links import organization_url
@@ -43,9 +43,14 @@ def invoice_rotation(rotation: Rotation, *, by) -> Invoice:
     Price = the rate the student was quoted × weeks, one ``price`` line. The student's
     credit applies first (one negative ``credit`` line, ``payments.credits.apply_credit``);
     the rest is split into the plan's installments counted from today, the approval
-    date (``payments.schedule``). Paid by card, each installment carries the
-    organization's surcharge as its own ``card_fee`` line. Nothing left after credit:
-    no installments, and the invoice is paid at once.
+    date (``payments.schedule``). The application fee fixed on the rotation at request
+    time (§6, §13) is added to the first installment's amount and is its own
+    ``application_fee`` line, "Application fee (non-refundable)", on that installment;
+    credit does not pay it (``payments.schedule.with_application_fee``). Paid by card,
+    each installment carries the organization's surcharge on its whole amount — the
+    first one's application fee included, as on any card payment — as its own
+    ``card_fee`` line. Nothing left after credit and no application fee: no
+    installments, and the invoice is paid at once.
 
     The payment request (self payer): by Zelle or wire, the student is emailed the
     instructions with the invoice's reference code; by card, installments due today are
@@ -84,12 +89,16 @@ def invoice_rotation(rotation: Rotation, *, by) -> Invoice:
             label="Credit applied",
             amount=-credit,
         )
-    schedule = installment_schedule(
-        price - credit,
-        rotation.plan,
+    schedule = with_application_fee(
+        installment_schedule(
+            price - credit,
+            rotation.plan,
+            approved_on,
+            rotation.start,
+            organization.weekly_plan_min_lead_days,
+        ),
+        rotation.application_fee,
         approved_on,
-        rotation.start,
-        organization.weekly_plan_min_lead_days,
     )
     if not schedule:
         invoice.status = InvoiceStatus.PAID
@@ -97,7 +106,7 @@ def invoice_rotation(rotation: Rotation, *, by) -> Invoice:
         return invoice
 
     installments = []
-    for sequence, (due_on, amount) in enumerate(schedule, start=1):
+    for sequence, (due_on, amount, application_fee) in enumerate(schedule, start=1):
         fee = method_fee(amount, method, organization.card_surcharge_rate)
         installment = Installment.objects.create(
             organization=organization,
@@ -106,7 +115,17 @@ def invoice_rotation(rotation: Rotation, *, by) -> Invoice:
             due_on=due_on,
             amount=amount,
             card_fee=fee,
+            application_fee=application_fee,
         )
+        if application_fee > 0:
+            InvoiceLine.objects.create(
+                organization=organization,
+                invoice=invoice,
+                kind=LineKind.APPLICATION_FEE,
+                label=APPLICATION_FEE_LABEL,
+                amount=application_fee,
+                installment=installment,
+            )
         if fee > 0:
             InvoiceLine.objects.create(
                 organization=organization,
@@ -231,9 +250,14 @@ def _email_instructions(rotation: Rotation, invoice: Invoice, installments) -> N
 
 def amount_paid(invoice: Invoice) -> Decimal:
     """What the student has paid towards ``invoice``'s price: paid installments' shares
-    (card fees excluded: they went to the card network) plus the credit it used."""
+    (card fees excluded: they went to the card network; the application fee excluded:
+    it is not part of the price) plus the credit it used."""
     paid = sum(
-        (i.amount for i in invoice.installments.all() if i.status == InstallmentStatus.PAID),
+        (
+            i.amount - i.application_fee
+            for i in invoice.installments.all()
+            if i.status == InstallmentStatus.PAID
+        ),
         ZERO,
     )
     credit_used = -sum(

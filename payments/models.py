@@ -12,7 +12,7 @@ credit is refused (PROTECT), so history never disappears with them.
 import secrets
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -135,14 +135,21 @@ class InstallmentStatus(models.TextChoices):
 
 
 class Installment(TenantModel):
-    """One payment the plan asks for (§6): its share of the invoice and, paid by card,
-    its own surcharge. The reminder timestamps are the sweep's "already sent" flags."""
+    """One payment the plan asks for (§6): its share of the invoice (the first one's
+    ``amount`` includes the application fee, kept apart in ``application_fee``) and, paid
+    by card, its own surcharge on that whole amount. The reminder timestamps are the
+    sweep's "already sent" flags."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="installments")
     sequence = models.PositiveSmallIntegerField(help_text="1 for the first installment.")
     due_on = models.DateField()
     amount = money_field()
     card_fee = money_field(default=0)
+    application_fee = money_field(
+        default=0,
+        help_text="The part of the amount that is the non-refundable application fee "
+        "(first installment only, §6): a student's own cancellation never returns it.",
+    )
     status = models.CharField(
         max_length=10, choices=InstallmentStatus.choices, default=InstallmentStatus.PENDING
     )
@@ -174,6 +181,10 @@ class Installment(TenantModel):
             ),
             models.CheckConstraint(
                 condition=Q(card_fee__gte=0), name="installment_card_fee_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(application_fee__gte=0) & Q(application_fee__lte=F("amount")),
+                name="installment_application_fee_within_amount",
             ),
             models.CheckConstraint(
                 condition=Q(sequence__gte=1), name="installment_sequence_from_one"

@@ -40,9 +40,10 @@ from payments.models import (
     Refund,
 )
 from payments.quotes import quote_for
-from rotations.choices import PaymentMethod, Plan
+from rotations.choices import PaymentMethod, Plan, RotationType
 from rotations.forms import percent
 from rotations.models import MAX_WEEKS
+from rotations.requirements import terms_for
 from rotations.search import public_attendings
 from usdoctors.dates import validate_sane_date
 from usdoctors.errors import DomainError
@@ -73,6 +74,7 @@ def is_htmx(request) -> bool:
 class QuoteForm(forms.Form):
     """The request form's fields that decide the price, under the same names."""
 
+    rotation_type = forms.ChoiceField(choices=RotationType.choices, required=False)
     start = forms.DateField(validators=[validate_sane_date])
     weeks = forms.IntegerField(min_value=1, max_value=MAX_WEEKS)
     plan = forms.ChoiceField(choices=Plan.choices)
@@ -89,12 +91,17 @@ def summary_context(request, attending, data) -> dict:
         return context
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
-        label = {"start": "Start date", "weeks": "Number of weeks"}.get(field, field)
+        label = {
+            "start": "Start date",
+            "weeks": "Number of weeks",
+            "rotation_type": "Rotation type",
+        }.get(field, field)
         context["error"] = f"{label}: {errors[0]}"
         return context
     data = form.cleaned_data
     today = timezone.localdate()
     try:
+        terms = terms_for(attending, data["rotation_type"] or None)
         quote = quote_for(
             request.membership,
             attending,
@@ -102,6 +109,8 @@ def summary_context(request, attending, data) -> dict:
             weeks=data["weeks"],
             plan=data["plan"],
             method=data["payment_method"],
+            rotation_type=terms.rotation_type,
+            application_fee=terms.application_fee,
             on=today,
         )
     except DomainError as error:
@@ -113,7 +122,11 @@ def summary_context(request, attending, data) -> dict:
         surcharge_percent=percent(request.organization.card_surcharge_rate),
         quote_today=today,
         # The organization's schedule for the student's own cancellation (§15).
-        cancellation_policy=cancellation_policy(request.organization, data["start"], today),
+        # The requirement's housing for the chosen type (§13).
+        housing_included=terms.housing_included,
+        cancellation_policy=cancellation_policy(
+            request.organization, data["start"], today, application_fee=quote.application_fee
+        ),
         # Same id, same summary: htmx keeps the box's state only across an identical redraw.
         confirmation_key=(
             f"confirm-{quote.plan}-{quote.method}-{data['start']:%Y%m%d}-{data['weeks']}-"

@@ -3,7 +3,8 @@ before it is owed", §12 ``GET /quote``).
 
 ``quote_for`` answers for one attending, start, number of weeks, plan and method, for
 the student asking: the price (the attending's weekly rate × weeks), the student's
-credit balance applied before installments are computed, and every installment with its
+credit balance applied before installments are computed, the rotation type's
+non-refundable application fee on the first installment, and every installment with its
 due date, its card fee and what the student is charged for it, exactly as approval
 will invoice it (``payments.schedule.quote``).
 
@@ -29,6 +30,7 @@ from payments.credits import credit_balance
 from payments.fees import ZERO
 from payments.schedule import Quote, quote
 from rotations.models import AttendingProfile, Rotation
+from rotations.requirements import terms_for
 from rotations.services import check_start, check_weeks
 from usdoctors.errors import Conflict
 
@@ -43,7 +45,9 @@ def quote_for(
     weeks: int,
     plan: str,
     method: str,
+    rotation_type: str | None = None,
     weekly_rate=None,
+    application_fee=None,
     on: date | None = None,
 ) -> Quote:
     """What ``student`` would pay for ``weeks`` weeks with ``attending`` from ``start``
@@ -54,9 +58,17 @@ def quote_for(
     weekly plan without the organization's lead time (``plan``), an unknown method
     (``payment_method``). The student's credit balance applies before installments
     (none without a student). ``weekly_rate`` defaults to the attending's current rate.
+
+    The non-refundable application fee of ``rotation_type``'s requirement (§6, §13,
+    ``rotations.requirements.terms_for``) is on the first installment and in the
+    totals; ``application_fee`` overrides it (a request's fee, fixed when it was made).
+    An unknown or not offered type is a 400 naming ``rotation_type``; a type left out
+    is answered only when all the attending's types carry the same fee.
     """
     check_start(start)
     check_weeks(attending, weeks)
+    if application_fee is None:
+        application_fee = terms_for(attending, rotation_type).application_fee
     organization = attending.organization
     return quote(
         weekly_rate=attending.weekly_rate if weekly_rate is None else weekly_rate,
@@ -68,12 +80,15 @@ def quote_for(
         start=start,
         min_lead_days=organization.weekly_plan_min_lead_days,
         credit_available=credit_balance(student) if student is not None else ZERO,
+        application_fee=application_fee,
     )
 
 
 def refuse_a_changed_price(rotation: Rotation, *, by) -> None:
-    """Lifecycle ``requested`` handler: the total the student confirmed (card fees
-    included) must equal today's quote for the request, else 409 ``price_changed``.
+    """Lifecycle ``requested`` handler: the total the student confirmed (card fees and
+    the application fee included) must equal today's quote for the request, else 409
+    ``price_changed``. The quote is for the request's type, with the application fee
+    the request fixed (what applies now: it was copied a moment ago).
     A request without ``confirmed_total`` (allowed in the API) is not checked."""
     confirmed = rotation.confirmed_total
     if confirmed is None:
@@ -85,7 +100,9 @@ def refuse_a_changed_price(rotation: Rotation, *, by) -> None:
         weeks=rotation.weeks,
         plan=rotation.plan,
         method=rotation.payment_method,
+        rotation_type=rotation.rotation_type,
         weekly_rate=rotation.weekly_rate,
+        application_fee=rotation.application_fee,
     )
     if current.total_charged != confirmed:
         raise Conflict(PRICE_CHANGED, code="price_changed")

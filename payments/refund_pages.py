@@ -37,7 +37,12 @@ def rotation_refund_panel(request, rotation):
         {
             "rotation": rotation,
             "refunds": rows,
-            "policy": policy(rotation.organization, rotation.start, timezone.localdate())
+            "policy": policy(
+                rotation.organization,
+                rotation.start,
+                timezone.localdate(),
+                application_fee=rotation.application_fee,
+            )
             if show_policy
             else None,
             "is_admin": membership.is_admin,

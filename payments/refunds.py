@@ -6,15 +6,20 @@ rotation's cause (rotations.choices.CancellationCause) decides:
 
 - **Refund protection** — the attending cancelled, did not show up in the first week,
   or the student's visa was refused: everything paid for the rotation, card fees
-  included, goes back where it came from. Each PayPal payment is refunded in full
-  through the gateway (one ``Refund`` per payment); Zelle and wire payments become one
-  payout task per method that an admin completes with the transfer's reference; credit
-  the invoice used goes back to credit.
+  **and the non-refundable application fee** included, goes back where it came from.
+  §15 says "everything paid": the application fee is non-refundable against the
+  student's own change of mind, not against the organization's side failing them, so
+  under refund protection it is refunded like the rest. Each PayPal payment is
+  refunded in full through the gateway (one ``Refund`` per payment); Zelle and wire
+  payments become one payout task per method that an admin completes with the
+  transfer's reference; credit the invoice used goes back to credit.
 - **The student's own cancellation** follows the organization's published schedule
   (payments.cancellation_schedule; default: everything paid towards the price becomes
   credit, §5): ``refund_percent`` of each payment's share goes back to its source and of
   the credit used back to credit, ``credit_percent`` of the whole becomes credit. Card
-  fees stay with the card network.
+  fees stay with the card network, and the application fee (the first installment's
+  ``application_fee``, §6) is never part of a payment's share: it is neither refunded
+  nor credited, whatever the schedule says.
 
 Nothing slow happens here: the ``Refund`` rows are the intent, and ``refund_at_gateway``
 (the ``payments.tasks.send_refund`` task, after commit, outside any transaction) asks
@@ -93,7 +98,9 @@ def settle_cancellation(rotation: Rotation, invoice: Invoice, *, by: Membership 
         tier = tier_for(schedule_for(rotation.organization), rotation.start, today)
         shares = ZERO
         for payment in payments:
-            share = max(payment.amount - payment.installment.card_fee, ZERO)
+            installment = payment.installment
+            # Non-refundable (§6): the application fee is not part of the share.
+            share = max(payment.amount - installment.card_fee - installment.application_fee, ZERO)
             shares += share
             back = _percent(share, tier.refund_percent)
             if back > ZERO:

@@ -21,6 +21,8 @@ from usdoctors.errors import Invalid
 FRIDAY = 4
 WEEK = timedelta(days=7)
 MIN_WEEKLY_INSTALLMENTS = 3
+# The first installment's line for the requirement's application fee (§6, §13).
+APPLICATION_FEE_LABEL = "Application fee (non-refundable)"
 
 
 def _date(value, name: str) -> date:
@@ -139,6 +141,32 @@ def installment_schedule(
     ]
 
 
+def with_application_fee(
+    schedule: list[tuple[date, Decimal]], application_fee, approved_on: date
+) -> list[tuple[date, Decimal, Decimal]]:
+    """``[(due_on, amount, application_fee), …]``: the plan's installments with the
+    non-refundable application fee (§6, §13) added to the **first** one's amount, kept
+    apart as its own figure so the invoice shows it as its own line and a cancellation
+    can leave it out of what is returned (payments.refunds).
+
+    The fee is not split across the plan and credit does not pay it (credit applies to
+    the price, before installments are computed): it is what the first payment carries
+    on top of its share. When credit covers the whole price, the first installment is
+    the fee alone, due on approval. A fee of 0 changes nothing.
+    """
+    application_fee = cents(application_fee, "application_fee")
+    if application_fee < 0:
+        raise ValueError(f"application_fee must not be negative, not {application_fee}")
+    rows = [(due_on, amount, ZERO) for due_on, amount in schedule]
+    if application_fee == 0:
+        return rows
+    if not rows:
+        return [(approved_on, application_fee, application_fee)]
+    due_on, amount, _ = rows[0]
+    rows[0] = (due_on, amount + application_fee, application_fee)
+    return rows
+
+
 # --- Quotes ---------------------------------------------------------------------------
 
 
@@ -160,8 +188,9 @@ class AddOn:
 class QuotedInstallment:
     sequence: int  # 1-based
     due_on: date
-    amount: Decimal  # the share of what is due
+    amount: Decimal  # the share of what is due, the application fee included (first only)
     card_fee: Decimal  # the surcharge on this payment: 0 for Zelle and wire
+    application_fee: Decimal = ZERO  # the part of ``amount`` that is the application fee
 
     @property
     def charged(self) -> Decimal:
@@ -180,11 +209,16 @@ class Quote:
     add_ons: tuple[AddOn, ...]
     credit_applied: Decimal  # positive: how much of the student's credit is used
     installments: tuple[QuotedInstallment, ...]
+    application_fee: Decimal = ZERO  # non-refundable, on the first installment (§6, §13)
 
     @property
     def subtotal(self) -> Decimal:
-        """Price plus add-ons, before credit."""
-        return self.price + sum((add_on.amount for add_on in self.add_ons), ZERO)
+        """Price plus add-ons plus the application fee, before credit."""
+        return (
+            self.price
+            + sum((add_on.amount for add_on in self.add_ons), ZERO)
+            + self.application_fee
+        )
 
     @property
     def amount_due(self) -> Decimal:
@@ -214,14 +248,18 @@ def quote(
     min_lead_days: int,
     add_ons: Iterable[AddOn] = (),
     credit_available=ZERO,
+    application_fee=ZERO,
 ) -> Quote:
     """What a rotation costs and how it is paid (§6).
 
     Price = weekly rate × weeks, plus add-ons. Credit applies before installments are
-    computed: as much of ``credit_available`` as the subtotal takes. The rest is split
-    into the plan's installments (``installment_schedule``), and each installment
-    carries its own method fee (``payments.fees.method_fee``): the card surcharge on
-    that payment for PayPal, nothing for Zelle or wire.
+    computed: as much of ``credit_available`` as the price and add-ons take. The rest is
+    split into the plan's installments (``installment_schedule``); the non-refundable
+    ``application_fee`` is added to the first one (``with_application_fee``). Each
+    installment carries its own method fee (``payments.fees.method_fee``) on its whole
+    amount: the card surcharge applies to **each payment** (§6), so the first payment's
+    surcharge is on its share *and* the application fee, like anything else paid by
+    card; nothing for Zelle or wire.
     """
     check_plan(plan)
     check_payment_method(method)
@@ -238,8 +276,10 @@ def quote(
     price = weekly_rate * weeks
     subtotal = price + sum((add_on.amount for add_on in add_ons), ZERO)
     credit_applied = min(credit_available, subtotal)
-    schedule = installment_schedule(
-        subtotal - credit_applied, plan, approved_on, start, min_lead_days
+    schedule = with_application_fee(
+        installment_schedule(subtotal - credit_applied, plan, approved_on, start, min_lead_days),
+        application_fee,
+        approved_on,
     )
     return Quote(
         plan=plan,
@@ -247,13 +287,15 @@ def quote(
         price=price,
         add_ons=add_ons,
         credit_applied=credit_applied,
+        application_fee=cents(application_fee, "application_fee"),
         installments=tuple(
             QuotedInstallment(
                 sequence=number,
                 due_on=due_on,
                 amount=amount,
                 card_fee=method_fee(amount, method, rate),
+                application_fee=fee,
             )
-            for number, (due_on, amount) in enumerate(schedule, start=1)
+            for number, (due_on, amount, fee) in enumerate(schedule, start=1)
         ),
     )

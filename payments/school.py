@@ -86,10 +86,10 @@ def confirmation_url(rotation: Rotation) -> str:
 
 def amount_owed(rotation: Rotation) -> Decimal:
     """What the school is asked to pay: the rotation invoice's unpaid installments, or
-    the price before the invoice exists."""
+    the price and the application fee (§6) before the invoice exists."""
     invoice = rotation_invoice(rotation)
     if invoice is None:
-        return rotation.total
+        return rotation.total + rotation.application_fee
     return sum(
         (
             installment.amount

@@ -129,6 +129,9 @@ def _store_sent(installment: Installment, sent: SentInvoice) -> str:
                 "student_name": installment.invoice.student.display_name,
                 "description": _description(installment),
                 "amount": f"{installment.amount:.2f}",
+                "application_fee": (
+                    f"{installment.application_fee:.2f}" if installment.application_fee else ""
+                ),
                 "card_fee": f"{installment.card_fee:.2f}",
                 "total": f"{installment.charged:.2f}",
                 "due_on": installment.due_on.isoformat(),

@@ -398,12 +398,14 @@ def require_eligible(
 
 
 def judge_many(
-    facts: StudentFacts, organization, attendings: Iterable[AttendingProfile], types_for
+    facts: StudentFacts, organization, attendings: Iterable[AttendingProfile], types_for, rows=None
 ) -> dict[int, list[Eligibility]]:
     """``{attending id: [Eligibility per type]}`` for a page of attendings, the types of
-    each given by ``types_for(attending)``: one query for every requirement row."""
+    each given by ``types_for(attending)``: one query for every requirement row (none
+    when the caller read them already: ``rows``, from ``rows_for``)."""
     attendings = list(attendings)
-    rows = rows_for(organization, [attending.pk for attending in attendings])
+    if rows is None:
+        rows = rows_for(organization, [attending.pk for attending in attendings])
     reason = organization.b1_b2_relaxation_reason
     return {
         attending.pk: [

@@ -331,6 +331,13 @@ class Rotation(TenantModel):
     weekly_rate = models.DecimalField(
         max_digits=8, decimal_places=2, help_text="The attending's rate when requested."
     )
+    application_fee = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="The non-refundable application fee of the type's requirement when "
+        "requested (DESIGN §6, §13): invoiced on the first installment.",
+    )
     confirmed_total = models.DecimalField(
         max_digits=10,
         decimal_places=2,

@@ -103,7 +103,8 @@ def choose(
 
 
 def rows_for(organization, attending_ids) -> dict[tuple[int | None, str], Requirement]:
-    """The organization's defaults and the given attendings' rows, in one query."""
+    """The organization's (an instance or its id) defaults and the given attendings'
+    rows, in one query."""
     from django.db.models import Q
 
     rows = Requirement.objects.filter(organization=organization).filter(
@@ -247,3 +248,93 @@ def set_b1_b2_relaxation(organization, reason: str, *, by: Membership):
     organization.b1_b2_relaxation_reason = reason
     organization.save(update_fields=["b1_b2_relaxation_reason"])
     return organization
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the listing and the quote show from the requirement that applies (§13): the
+    non-refundable application fee (§6) and whether housing is included."""
+
+    rotation_type: str | None
+    application_fee: Decimal
+    housing_included: bool
+
+
+def terms_for(attending: AttendingProfile, rotation_type: str | None) -> Terms:
+    """The application fee and housing of ``attending``'s ``rotation_type``, from the
+    requirement that applies (``requirements_for``), in one query.
+
+    ``rotation_type`` must be one the attending offers (400 ``type_invalid`` /
+    ``type_not_offered`` naming ``rotation_type``). Left out (``None``), it is answered
+    only when it makes no difference: every type the attending offers carries the same
+    fee and housing; otherwise 400 ``type_required`` — a quote never guesses a fee.
+    """
+    rows = rows_for(attending.organization, [attending.pk])
+    if rotation_type is not None:
+        _require_type(rotation_type)
+        if rotation_type not in attending.rotation_types:
+            raise Invalid(
+                f"{attending.display_name} does not offer this rotation type.",
+                code="type_not_offered",
+                field="rotation_type",
+            )
+        types = [rotation_type]
+    else:
+        types = types_for_settings(attending)
+    terms = {
+        (applied.requirement.application_fee, applied.requirement.housing_included)
+        for applied in (
+            choose(rows, attending.organization, attending.pk, value) for value in types
+        )
+    }
+    if len(terms) > 1:
+        raise Invalid(
+            "Choose a rotation type: the application fee or housing differs between them.",
+            code="type_required",
+            field="rotation_type",
+        )
+    fee, housing = terms.pop() if terms else (Decimal("0.00"), False)
+    return Terms(rotation_type, fee, housing)
+
+
+def housing_by_type(rows, attending_id: int, rotation_types) -> list[str]:
+    """The types among ``rotation_types`` whose requirement that applies (the attending's
+    row, else the organization's default, else the built-in: no housing) includes
+    housing, over rows already read (``rows_for``): what a listing shows (§13)."""
+    included = []
+    for value in rotation_types:
+        row = rows.get((attending_id, value)) or rows.get((None, value))
+        if row is not None and row.housing_included:
+            included.append(value)
+    return included
+
+
+def housing_note(housing_types, for_all: bool) -> str:
+    """What a listing says about housing (§13): "" when no type shown includes it,
+    "Housing included" when every type shown does, else "Housing included for
+    clerkship and observership rotations"."""
+    if not housing_types:
+        return ""
+    if for_all:
+        return "Housing included"
+    names = [RotationType(value).label.split(" (")[0].lower() for value in housing_types]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Housing included for {listed} rotations"
+
+
+def listing_terms(attending: AttendingProfile) -> list[dict]:
+    """For the attending's page: per type they offer, the requirement's application fee
+    (non-refundable, §6) and whether housing is included (§13), in one query."""
+    rows = rows_for(attending.organization_id, [attending.pk])
+    terms = []
+    for value in types_for_settings(attending):
+        row = rows.get((attending.pk, value)) or rows.get((None, value))
+        terms.append(
+            {
+                "rotation_type": value,
+                "label": RotationType(value).label.split(" (")[0],
+                "application_fee": row.application_fee if row else Decimal("0.00"),
+                "housing_included": bool(row and row.housing_included),
+            }
+        )
+    return terms

@@ -53,6 +53,7 @@ from rotations import eligibility
 from rotations.choices import RotationType
 from rotations.free_weeks import MASK_WEEKS, first_free_week, soonest_free_week, stale
 from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
+from rotations.requirements import housing_by_type, housing_note, rows_for
 from rotations.services import next_monday
 from usdoctors.errors import Invalid
 from usdoctors.money import card_surcharge, to_cents
@@ -136,6 +137,15 @@ class SearchHit:
     first_start: date | None
     # For a student: one answer per rotation type (module docstring); else empty.
     eligibility: tuple = ()
+    # The rotation types shown (the one filtered on, else those offered) whose
+    # requirement includes housing (§13).
+    housing_types: tuple = ()
+    housing_for_all: bool = False  # every type shown includes housing
+
+    @property
+    def housing_note(self) -> str:
+        """ "Housing included", naming the types when not every type shown includes it."""
+        return housing_note(self.housing_types, self.housing_for_all)
 
     @property
     def eligible_types(self) -> list:
@@ -335,17 +345,23 @@ class SearchResults:
         if self._facts is not None:
             profiles = profiles.annotate(**eligibility.held_annotations(self._facts))
         profiles = profiles.in_bulk([match.pk for match in matches])
+        # The requirement rows of the page: one query, for housing and eligibility (§13).
+        rows = rows_for(next(iter(profiles.values())).organization_id, list(profiles))
         judged = {}
         if self._facts is not None:
             facts = eligibility.with_held_from(self._facts, next(iter(profiles.values())))
             judged = eligibility.judge_many(
-                facts, self._organization, profiles.values(), self._eligibility_types
+                facts, self._organization, profiles.values(), self._eligibility_types, rows=rows
             )
         loaded = []
         for match in matches:
             profile = profiles[match.pk]
             total, surcharge = price_quote(profile.weekly_rate, match.weeks, self._surcharge_rate)
+            shown = self._eligibility_types(profile)
+            housing = housing_by_type(rows, profile.pk, shown)
             profile.search = SearchHit(
+                housing_types=tuple(housing),
+                housing_for_all=bool(shown) and len(housing) == len(shown),
                 weeks=match.weeks,
                 weeks_chosen=self.filters.weeks is not None,
                 total=total,

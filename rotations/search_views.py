@@ -10,6 +10,7 @@ from accounts.choices import Specialty
 from rotations import panels, search
 from rotations.choices import US_STATES, Mode, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AttendingProfile
+from rotations.requirements import listing_terms
 from usdoctors.dates import validate_sane_date
 from usdoctors.errors import Invalid
 from usdoctors.views import member_required
@@ -204,6 +205,8 @@ def attending_detail_context(request, attending: AttendingProfile) -> dict:
         "calendar": search.availability_calendar(attending),
         "minimum_total": total,
         "minimum_card_surcharge": surcharge,
+        # Per type offered: the application fee and housing of its requirement (§13).
+        "listing_terms": listing_terms(attending),
         "back_query": request.GET.get("back", ""),
         # Other apps' sections (the reviews, §15), without rotations importing them.
         "attending_panels": panels.render_attending_panels(request, attending),

@@ -46,6 +46,7 @@ from rotations.models import (
     RotationEvent,
     week_starts,
 )
+from rotations.requirements import requirements_for
 from usdoctors.dates import (  # noqa: F401 (callers use next_monday, this_monday, today here)
     deadline_text,
     next_monday,
@@ -219,6 +220,10 @@ def request_rotation(
     refusal rolls the request back. That is how the plan rule (§6, 400 when the plan is
     not allowed) refuses it: payments owns plans (``payments.plans``).
 
+    The attending's weekly rate and the type's non-refundable application fee (§6, §13:
+    ``rotations.requirements.requirements_for``) are copied onto the rotation, so what
+    the student is invoiced is what applied when they asked.
+
     ``confirmed_total`` is what the student agreed to pay (fees included) after seeing
     the price summary; it is stored on the rotation, and payments refuses the request
     (409) when today's price no longer matches it.
@@ -266,6 +271,8 @@ def request_rotation(
         payment_method=payment_method,
         message=message.strip(),
         weekly_rate=attending.weekly_rate,
+        # Fixed now, like the rate: a later change of the requirement changes no request.
+        application_fee=requirements_for(attending, rotation_type).application_fee,
         confirmed_total=confirmed_total,
         requested_at=now,
         respond_by=now + timedelta(days=student.organization.attending_response_days),

@@ -4,7 +4,7 @@ before anything is requested."""
 from rest_framework import serializers
 
 from rotations.api.serializers import NamedChoiceField
-from rotations.choices import PaymentMethod, Plan
+from rotations.choices import PaymentMethod, Plan, RotationType
 from rotations.models import MAX_WEEKS
 from usdoctors.dates import validate_sane_date
 
@@ -25,6 +25,13 @@ class QuoteQuerySerializer(serializers.Serializer):
         "(21 days by default) after today.",
     )
     method = NamedChoiceField(PaymentMethod, help_text="How the student will pay.")
+    rotation_type = NamedChoiceField(
+        RotationType,
+        required=False,
+        help_text="The rotation type: its requirement's application fee is on the first "
+        "installment and housing is shown. May be left out only when every type the "
+        "attending offers carries the same fee and housing.",
+    )
 
 
 class QuotedAmountField(serializers.DecimalField):
@@ -40,7 +47,13 @@ class QuoteAddOnSerializer(serializers.Serializer):
 class QuoteInstallmentSerializer(serializers.Serializer):
     sequence = serializers.IntegerField(read_only=True, help_text="1 for the first.")
     due_on = serializers.DateField(read_only=True)
-    amount = QuotedAmountField(help_text="This installment's share of what is due.")
+    amount = QuotedAmountField(
+        help_text="This installment's share of what is due, the application fee included "
+        "(first installment)."
+    )
+    application_fee = QuotedAmountField(
+        help_text="The part of the amount that is the non-refundable application fee."
+    )
     card_fee = QuotedAmountField(
         help_text="The card surcharge on this payment; 0.00 by Zelle or wire."
     )
@@ -62,7 +75,19 @@ class QuoteSerializer(serializers.Serializer):
     weekly_rate = QuotedAmountField()
     price = QuotedAmountField(help_text="Weekly rate × weeks.")
     add_ons = QuoteAddOnSerializer(many=True, read_only=True)
-    subtotal = QuotedAmountField(help_text="Price plus add-ons.")
+    application_fee = QuotedAmountField(
+        help_text="The requirement's application fee: non-refundable, paid with the first "
+        "installment (credit does not pay it); 0.00 when there is none."
+    )
+    application_fee_refundable = serializers.BooleanField(
+        read_only=True,
+        help_text="Always false: a student's own cancellation never returns it (refund "
+        "protection does).",
+    )
+    housing_included = serializers.BooleanField(
+        read_only=True, help_text="Whether the requirement says housing is included."
+    )
+    subtotal = QuotedAmountField(help_text="Price plus add-ons plus the application fee.")
     credit_applied = QuotedAmountField(help_text="How much of the student's credit is used.")
     amount_due = QuotedAmountField(help_text="Subtotal less credit: what the installments split.")
     card_fee_rate = serializers.DecimalField(

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from payments.api.quote_serializers import QuoteQuerySerializer, QuoteSerializer
 from payments.quotes import quote_for
+from rotations.requirements import terms_for
 from rotations.search import public_attendings
 from usdoctors.api import IsStudent, error_responses
 from usdoctors.errors import DomainError, Invalid
@@ -18,9 +19,11 @@ from usdoctors.tenancy import current_membership
 class QuoteView(APIView):
     """The price, the card fee and every installment with its due date, for a plan, a
     method, a start and a number of weeks with one attending (§6), for the student
-    asking: their credit balance applies before installments. Due dates assume the
-    attending approves today. 400 names the field (``attending``, ``start``, ``weeks``,
-    ``plan``, ``method``); another organization's attending is a 404."""
+    asking: their credit balance applies before installments. With the rotation type,
+    its requirement's non-refundable application fee (on the first installment, in the
+    totals) and whether housing is included (§13). Due dates assume the attending
+    approves today. 400 names the field (``attending``, ``start``, ``weeks``, ``plan``,
+    ``method``, ``rotation_type``); another organization's attending is a 404."""
 
     permission_classes = [IsStudent]
 
@@ -35,6 +38,7 @@ class QuoteView(APIView):
         attending = get_object_or_404(public_attendings(request.organization), pk=data["attending"])
         today = timezone.localdate()
         try:
+            terms = terms_for(attending, data.get("rotation_type"))
             quote = quote_for(
                 current_membership(request),
                 attending,
@@ -42,6 +46,8 @@ class QuoteView(APIView):
                 weeks=data["weeks"],
                 plan=data["plan"],
                 method=data["method"],
+                rotation_type=terms.rotation_type,
+                application_fee=terms.application_fee,
                 on=today,
             )
         except DomainError as error:
@@ -58,6 +64,9 @@ class QuoteView(APIView):
             "weekly_rate": attending.weekly_rate,
             "price": quote.price,
             "add_ons": quote.add_ons,
+            "application_fee": quote.application_fee,
+            "application_fee_refundable": False,
+            "housing_included": terms.housing_included,
             "subtotal": quote.subtotal,
             "credit_applied": quote.credit_applied,
             "amount_due": quote.amount_due,

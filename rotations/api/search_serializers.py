@@ -159,6 +159,13 @@ class AttendingSearchResultSerializer(AttendingSerializer):
         "searched for, else each type offered), judged for a start on start_from (at "
         "least next Monday). Empty for other members.",
     )
+    housing_included = serializers.ListField(
+        child=NamedChoiceField(RotationType),
+        source="search.housing_types",
+        read_only=True,
+        help_text="The rotation types (the one searched for, else each type offered) whose "
+        "requirement includes housing; empty when none does.",
+    )
 
     class Meta(AttendingSerializer.Meta):
         fields = [
@@ -168,6 +175,7 @@ class AttendingSearchResultSerializer(AttendingSerializer):
             "card_surcharge",
             "first_start",
             "eligibility",
+            "housing_included",
         ]
         read_only_fields = fields
 
