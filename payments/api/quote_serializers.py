@@ -60,6 +60,34 @@ class QuoteInstallmentSerializer(serializers.Serializer):
     charged = QuotedAmountField(help_text="What the student pays for it: amount + card fee.")
 
 
+class CancellationTierSerializer(serializers.Serializer):
+    days_before_start = serializers.IntegerField(
+        read_only=True, help_text="Applies to a cancellation at least this many days before."
+    )
+    refund_percent = serializers.IntegerField(
+        read_only=True, help_text="Of what was paid towards the price, back to how it was paid."
+    )
+    credit_percent = serializers.IntegerField(
+        read_only=True, help_text="Of what was paid towards the price, as credit."
+    )
+
+
+class CancellationPolicySerializer(serializers.Serializer):
+    """The organization's published schedule for the student's own cancellation (§15),
+    and the protection when the attending or the visa fails the student."""
+
+    tiers = CancellationTierSerializer(
+        many=True, read_only=True, help_text="Most days first; later than all: nothing back."
+    )
+    lines = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="The schedule in words."
+    )
+    if_cancelled_today = serializers.CharField(
+        read_only=True, help_text="What a cancellation today would give back, in words."
+    )
+    protection = serializers.CharField(read_only=True)
+
+
 class QuoteSerializer(serializers.Serializer):
     """A quote as approval would invoice it, assuming the attending approves today."""
 
@@ -102,3 +130,8 @@ class QuoteSerializer(serializers.Serializer):
         "``confirmed_total`` with ``POST /rotations``."
     )
     installments = QuoteInstallmentSerializer(many=True, read_only=True)
+    cancellation = CancellationPolicySerializer(
+        read_only=True,
+        help_text="If the student cancels: the schedule shown with every quote (§15). Card "
+        "fees and the application fee are never part of it.",
+    )

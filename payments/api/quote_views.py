@@ -8,6 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments.api.quote_serializers import QuoteQuerySerializer, QuoteSerializer
+from payments.cancellation_schedule import policy as cancellation_policy
+from payments.cancellation_schedule import schedule_for
 from payments.quotes import quote_for
 from rotations.requirements import terms_for
 from rotations.search import public_attendings
@@ -74,5 +76,23 @@ class QuoteView(APIView):
             "card_fees": quote.card_fees,
             "total_charged": quote.total_charged,
             "installments": quote.installments,
+            "cancellation": _cancellation(request.organization, data["start"], today),
         }
         return Response(QuoteSerializer(body).data)
+
+
+def _cancellation(organization, start, today) -> dict:
+    words = cancellation_policy(organization, start, today)
+    return {
+        "tiers": [
+            {
+                "days_before_start": tier.days_before_start,
+                "refund_percent": tier.refund_percent,
+                "credit_percent": tier.credit_percent,
+            }
+            for tier in schedule_for(organization)
+        ],
+        "lines": words["lines"],
+        "if_cancelled_today": words["now"],
+        "protection": words["protection"],
+    }

@@ -11,10 +11,12 @@ from django_scopes import scope, scopes_disabled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from payments.refund_models import CancellationTier
 from payments.schedule import friday_before, quote
 from rotations.models import Rotation
 from rotations.search import price_quote
 from tests import factories
+from usdoctors.dates import next_monday
 
 pytestmark = pytest.mark.django_db
 
@@ -311,3 +313,30 @@ def test_quote_service_outside_a_request(demo, attending):
             method="paypal",
         )
     assert [i.charged for i in quoted.installments] == [Decimal("617.94")] * 2
+
+
+def test_the_quote_carries_the_cancellation_schedule(demo, attending, api):
+    """§15: the student's own cancellation follows the organization's published
+    schedule, shown with the quote: the default (everything paid towards the price as
+    credit), then the organization's own lines, and what cancelling today gives back."""
+    body = api(demo["student"]).get(QUOTE, params(attending)).json()
+    assert body["cancellation"]["tiers"] == [
+        {"days_before_start": 0, "refund_percent": 0, "credit_percent": 100}
+    ]
+    assert body["cancellation"]["if_cancelled_today"] == "100% as credit toward your next rotation"
+    assert "refunded to how you paid" in body["cancellation"]["protection"]
+
+    with scopes_disabled():
+        CancellationTier.objects.create(
+            organization=demo["org"], days_before_start=30, refund_percent=80, credit_percent=20
+        )
+        CancellationTier.objects.create(
+            organization=demo["org"], days_before_start=7, refund_percent=0, credit_percent=50
+        )
+    far = params(attending, start=(next_monday() + timedelta(weeks=8)).isoformat())
+    body = api(demo["student"]).get(QUOTE, far).json()
+    assert [tier["days_before_start"] for tier in body["cancellation"]["tiers"]] == [30, 7]
+    assert body["cancellation"]["if_cancelled_today"] == (
+        "80% refunded to how you paid and 20% as credit toward your next rotation"
+    )
+    assert body["cancellation"]["lines"][-1] == "Fewer than 7 days before the start: nothing back"
