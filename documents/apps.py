@@ -28,7 +28,10 @@ class DocumentsConfig(AppConfig):
         readiness.register(checklist.document_readiness)
         # The eligibility check asks which certificates a student holds (§13).
         eligibility_certificates.register(
-            certificates.TYPES, certificates.held, certificates.held_sql
+            certificates.TYPES,
+            certificates.held,
+            certificates.held_sql,
+            certificates.held_codes_sql,
         )
         # The rotation page's checklist section.
         panels.register(pages.rotation_checklist_panel)

@@ -14,10 +14,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
-from django.db.models import Exists, Q
+from django.db import connection
+from django.db.models import Exists, Q, TextField
+from django.db.models.expressions import RawSQL
 
 from documents.catalog import CATALOG, CERTIFICATE_CODES
-from documents.models import Document, DocumentStatus, Validity
+from documents.models import Document, DocumentStatus, DocumentType, Validity
 from documents.validity import expired_for, one_year_before
 
 TYPES = [(entry[0], entry[1]) for entry in CATALOG if entry[0] in CERTIFICATE_CODES]
@@ -63,3 +65,40 @@ def held_sql(student_id: int, code: str, on: date) -> Exists:
             ~Q(document_type__validity=Validity.VALID_THROUGH_END) | Q(expires_on__isnull=False),
         )
     )
+
+
+def held_codes_sql(student_id: int, on: date) -> RawSQL:
+    """``held`` for one student as one SQL value: the codes of the certificates held on
+    ``on``, joined by commas (NULL when none), by the same rules as ``held_sql``. Search
+    annotates the page's profiles with it: one value written as plain SQL costs a
+    fraction of four ``Exists`` built through the ORM on every request."""
+    document, kind = Document._meta, DocumentType._meta
+
+    def column(meta, name: str) -> str:
+        return connection.ops.quote_name(meta.get_field(name).column)
+
+    joined = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    placeholders = ", ".join(["%s"] * len(CERTIFICATE_CODES))
+    code, validity = column(kind, "code"), column(kind, "validity")
+    expires, issued = column(document, "expires_on"), column(document, "issued_on")
+    sql = (
+        f"SELECT {joined}(t.{code}, ',') "
+        f"FROM {connection.ops.quote_name(document.db_table)} d "
+        f"JOIN {connection.ops.quote_name(kind.db_table)} t "
+        f"ON t.{column(kind, 'id')} = d.{column(document, 'document_type')} "
+        f"WHERE d.{column(document, 'student')} = %s AND d.{column(document, 'status')} = %s "
+        f"AND t.{code} IN ({placeholders}) "
+        f"AND (d.{expires} IS NULL OR d.{expires} >= %s) "
+        f"AND (t.{validity} <> %s OR d.{issued} >= %s) "
+        f"AND (t.{validity} <> %s OR d.{expires} IS NOT NULL)"
+    )
+    params = [
+        student_id,
+        DocumentStatus.APPROVED.value,
+        *sorted(CERTIFICATE_CODES),
+        on,
+        Validity.ISSUED_WITHIN_YEAR.value,
+        one_year_before(on),
+        Validity.VALID_THROUGH_END.value,
+    ]
+    return RawSQL(sql, params, output_field=TextField())

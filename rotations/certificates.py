@@ -27,15 +27,35 @@ HeldSql = Callable[[int, str, date], object]
 _types: dict[str, str] = {}
 _held: list[Held] = []
 _held_sql: list[HeldSql] = []
+_held_codes_sql: list[Callable[[int, date], object]] = []
 
 
-def register(types: Iterable[tuple[str, str]], held: Held, held_sql: HeldSql) -> None:
-    """Declare the certificate types (code, name) and who holds them (module docstring)."""
+def register(
+    types: Iterable[tuple[str, str]],
+    held: Held,
+    held_sql: HeldSql,
+    held_codes_sql: Callable[[int, date], object] | None = None,
+) -> None:
+    """Declare the certificate types (code, name) and who holds them (module docstring).
+    ``held_codes_sql(student_id, on)``, optional: the codes held as one SQL value, joined
+    by commas (NULL for none)."""
     _types.update(dict(types))
     if held not in _held:
         _held.append(held)
     if held_sql not in _held_sql:
         _held_sql.append(held_sql)
+    if held_codes_sql is not None and held_codes_sql not in _held_codes_sql:
+        _held_codes_sql.append(held_codes_sql)
+
+
+def held_codes(student_id: int, on: date):
+    """SQL: the codes the student holds on ``on``, joined by commas, as one value (the
+    first source that can say it in one value; NULL without one)."""
+    from django.db.models import TextField, Value
+
+    if _held_codes_sql:
+        return _held_codes_sql[0](student_id, on)
+    return Value(None, output_field=TextField())
 
 
 def held_condition(student_id: int, code: str, on: date):

@@ -81,7 +81,16 @@ class Applied:
 
 def built_in(organization, rotation_type: str) -> Requirement:
     """The fallback when neither the attending nor the organization set anything: an
-    unsaved row that asks nothing."""
+    unsaved row that asks nothing. One per organization object and type: a page of
+    search results asks for it once per result and type, and only reads it."""
+    cache = organization.__dict__.setdefault("_built_in_requirements", {})
+    if rotation_type not in cache:
+        cache[rotation_type] = new_built_in(organization, rotation_type)
+    return cache[rotation_type]
+
+
+def new_built_in(organization, rotation_type: str) -> Requirement:
+    """A fresh unsaved built-in row, for a caller that fills it in and saves it."""
     return Requirement(
         organization=organization, attending=None, rotation_type=rotation_type, **BUILT_IN_VALUES
     )
@@ -230,7 +239,7 @@ def set_organization_default(
         Requirement.objects.select_for_update()
         .filter(organization=organization, attending__isnull=True, rotation_type=rotation_type)
         .first()
-    ) or built_in(organization, rotation_type)
+    ) or new_built_in(organization, rotation_type)
     return _save(current, values)
 
 
