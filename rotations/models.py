@@ -79,6 +79,15 @@ def validate_monday(value: date) -> None:
         )
 
 
+def _runs_of(weeks: int):
+    """``free_mask & free_mask >> 1 & … & free_mask >> (weeks - 1)``: bit i set when
+    ``weeks`` free weeks in a row start at bit i."""
+    mask = models.F("free_mask")
+    for shift in range(1, weeks):
+        mask = mask.bitand(models.F("free_mask").bitrightshift(shift))
+    return mask
+
+
 class AttendingProfile(TenantModel):
     """An attending physician as students see them (§4). The contact email is private."""
 
@@ -176,6 +185,21 @@ class AttendingProfile(TenantModel):
     # With it: bit i set when the week next_free_week_from + i weeks is free (i < 62),
     # and the last free week, so search knows whether any lies past the mask.
     free_mask = models.BigIntegerField(default=0, editable=False)
+    # The bits of free_mask where a run of the attending's minimum weeks starts, kept by
+    # the database itself whenever either changes: search's weeks window reads it
+    # instead of working the run out per row (rotations.search.MaskRunResults).
+    minimum_run_mask = models.GeneratedField(
+        expression=models.Case(
+            *(
+                models.When(minimum_weeks=weeks, then=_runs_of(weeks))
+                for weeks in range(1, MAX_WEEKS + 1)
+            ),
+            default=models.Value(0),
+            output_field=models.BigIntegerField(),
+        ),
+        output_field=models.BigIntegerField(),
+        db_persist=True,
+    )
     last_free_week = models.DateField(null=True, blank=True, editable=False)
     # Kept by reviews.services in the transactions that write, hide and show reviews
     # (DESIGN §15), so search sorts by them from an index: the reviews that count (not

@@ -555,13 +555,8 @@ class MaskRunResults(RunResults):
 
         if f.weeks:
             weeks, run_mask = str(int(f.weeks)), f"({runs(int(f.weeks))})"
-        else:
-            weeks = "c.minimum_weeks"
-            run_mask = (
-                "(CASE c.minimum_weeks "
-                + " ".join(f"WHEN {n} THEN ({runs(n)})" for n in range(1, MAX_WEEKS + 1))
-                + " END)"
-            )
+        else:  # the attending's minimum: the database keeps its runs (minimum_run_mask)
+            weeks, run_mask = "c.minimum_weeks", "c.minimum_run_mask"
         past_mask = f"DATE '{(base + timedelta(weeks=horizon)).isoformat()}'"
         sees_every_run = f"c.last_free_week IS NULL OR c.last_free_week <= {past_mask}"
         if f.start_to is not None:
@@ -587,6 +582,7 @@ class MaskRunResults(RunResults):
             "minimum_weeks",
             "next_free_week_from",
             "free_mask",
+            "minimum_run_mask",
             "last_free_week",
             *REVIEW_COLUMNS,
         ).query.sql_with_params()
