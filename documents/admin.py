@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from documents.models import AttendingCredential, Document, DocumentType, RequiredDocumentType
-from usdoctors.admin_site import add_organization_inline
+from usdoctors.admin_site import ReadOnlyAdmin, add_organization_inline
 
 
 @admin.register(DocumentType)
@@ -127,7 +127,7 @@ add_organization_inline(RequiredDocumentTypeInline)
 
 
 @admin.register(AttendingCredential)
-class AttendingCredentialAdmin(admin.ModelAdmin):
+class AttendingCredentialAdmin(ReadOnlyAdmin):
     """Attendings' licences and board certifications (read-only: admins review them in
     the documents review queue, which keeps the verified dates on the profile)."""
 
@@ -136,12 +136,3 @@ class AttendingCredentialAdmin(admin.ModelAdmin):
     search_fields = ("attending__display_name", "issuer")
     list_select_related = ("attending", "organization")
     exclude = ("file",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

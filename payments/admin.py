@@ -24,7 +24,7 @@ from payments.models import (
     SchoolPayment,
     WebhookEvent,
 )
-from usdoctors.admin_site import add_organization_inline
+from usdoctors.admin_site import ReadOnlyAdmin, add_organization_inline
 
 
 class SameOrganizationInline(admin.TabularInline):
@@ -232,19 +232,10 @@ add_organization_inline(CancellationTierInline)
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     """Read-only: refunds are written by the cancellation and completed by the gateway
     task or an admin's payout page (payments.refunds), never edited here."""
 
     list_display = ("pk", "organization", "student", "amount", "method", "cause", "status")
     list_filter = ("organization", "status", "method", "cause")
     search_fields = ("invoice__reference_code", "reference", "gateway_refund_id")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

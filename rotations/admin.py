@@ -31,6 +31,7 @@ from rotations.models import (
     Rotation,
     RotationEvent,
 )
+from usdoctors.admin_site import ReadOnlyAdmin
 from usdoctors.errors import DomainError
 
 
@@ -256,7 +257,7 @@ class RotationAdmin(admin.ModelAdmin):
 
 
 @admin.register(NpiCheck)
-class NpiCheckAdmin(admin.ModelAdmin):
+class NpiCheckAdmin(ReadOnlyAdmin):
     """The registry look-ups, as they came (read-only: an answer is never rewritten;
     admins check again from the attendings page)."""
 
@@ -265,12 +266,3 @@ class NpiCheckAdmin(admin.ModelAdmin):
     search_fields = ("npi", "attending__display_name")
     list_select_related = ("attending", "organization")
     date_hierarchy = "requested_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

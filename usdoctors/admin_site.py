@@ -226,14 +226,9 @@ class OrganizationAdmin(admin.ModelAdmin):
         return "yes" if organization.paypal_client_secret_encrypted else "no"
 
 
-@admin.register(UsedLink)
-class UsedLinkAdmin(admin.ModelAdmin):
-    """Read-only: a row is the record that a single-use link was spent."""
-
-    list_display = ("purpose", "rotation_id", "organization", "used_at")
-    list_filter = ("organization", "purpose")
-    search_fields = ("nonce",)
-    readonly_fields = ("organization", "nonce", "purpose", "rotation_id", "used_at")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record staff may read but never add, change or delete here: what it records is
+    written by the code that owns it."""
 
     def has_add_permission(self, request):
         return False
@@ -243,3 +238,13 @@ class UsedLinkAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(UsedLink)
+class UsedLinkAdmin(ReadOnlyAdmin):
+    """Read-only: a row is the record that a single-use link was spent."""
+
+    list_display = ("purpose", "rotation_id", "organization", "used_at")
+    list_filter = ("organization", "purpose")
+    search_fields = ("nonce",)
+    readonly_fields = ("organization", "nonce", "purpose", "rotation_id", "used_at")
