@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.utils import timezone
 
@@ -31,10 +31,9 @@ from documents.models import (
     AttendingCredential,
     CredentialKind,
     DocumentStatus,
-    stored_name,
 )
 from documents.review import clean_reason
-from documents.uploads import check_dates, check_file
+from documents.uploads import check_dates, check_file, replacing, store_file
 from notifications.services import notify
 from rotations.models import AttendingProfile
 from usdoctors.errors import Conflict, Invalid, NotAllowed
@@ -110,25 +109,19 @@ def upload_credential(
             field="expires_on",
         )
     content_type = check_file(uploaded)
-    storage = AttendingCredential._meta.get_field("file").storage
-    uploaded.seek(0)
-    name = storage.save(stored_name(attending.organization_id, content_type), uploaded)
-    values = {
-        "file": name,
-        "content_type": content_type,
-        "size": uploaded.size,
-        "issuer": issuer,
-        "issued_on": issued_on,
-        "expires_on": expires_on,
-    }
-    try:
-        try:
-            return _store(attending, kind, values)
-        except IntegrityError:  # a concurrent first upload of this kind won: replace it
-            return _store(attending, kind, values)
-    except BaseException:
-        storage.delete(name)  # the row was not written: nothing stays on disk
-        raise
+
+    def write(name: str) -> AttendingCredential:
+        values = {
+            "file": name,
+            "content_type": content_type,
+            "size": uploaded.size,
+            "issuer": issuer,
+            "issued_on": issued_on,
+            "expires_on": expires_on,
+        }
+        return replacing(lambda: _store(attending, kind, values))
+
+    return store_file(AttendingCredential, attending.organization_id, uploaded, content_type, write)
 
 
 @transaction.atomic

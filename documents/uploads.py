@@ -101,26 +101,44 @@ def upload_document(
     uploadable(document_type)
     check_dates(document_type, issued_on, expires_on)
     content_type = check_file(uploaded)
-    storage = Document._meta.get_field("file").storage
+
+    def write(name: str) -> Document:
+        values = {
+            "file": name,
+            "content_type": content_type,
+            "size": uploaded.size,
+            "issued_on": issued_on,
+            "expires_on": expires_on,
+            "uploaded_by": uploaded_by,
+        }
+        return replacing(lambda: _store(student, document_type, values))
+
+    return store_file(Document, student.organization_id, uploaded, content_type, write)
+
+
+def store_file(model, organization_id: int, uploaded, content_type: str, write):
+    """Save ``uploaded`` in ``model``'s file storage under our generated name
+    (models.stored_name, never the uploaded one), then ``write(name)`` its row and
+    return what it returns. When the row is not written (any error), the file leaves the
+    disk again: a refused upload stores nothing."""
+    storage = model._meta.get_field("file").storage
     uploaded.seek(0)
-    # Our generated name (models.stored_name), never the uploaded one.
-    name = storage.save(stored_name(student.organization_id, content_type), uploaded)
-    values = {
-        "file": name,
-        "content_type": content_type,
-        "size": uploaded.size,
-        "issued_on": issued_on,
-        "expires_on": expires_on,
-        "uploaded_by": uploaded_by,
-    }
+    name = storage.save(stored_name(organization_id, content_type), uploaded)
     try:
-        try:
-            return _store(student, document_type, values)
-        except IntegrityError:  # a concurrent first upload of this type won: replace it
-            return _store(student, document_type, values)
+        return write(name)
     except BaseException:
-        storage.delete(name)  # the row was not written: nothing stays on disk
+        storage.delete(name)
         raise
+
+
+def replacing(store):
+    """``store()`` the current row of a kind that keeps one (it locks and replaces the
+    row there is, or adds it); when a concurrent first upload of that kind added it in
+    between (the unique constraint refused ours), once more, now replacing it."""
+    try:
+        return store()
+    except IntegrityError:
+        return store()
 
 
 @transaction.atomic

@@ -19,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership
-from documents.models import VisaRefusal, VisaRefusalStatus, stored_name
-from documents.uploads import check_file
+from documents.models import VisaRefusal, VisaRefusalStatus
+from documents.uploads import check_file, store_file
 from rotations.cancellations import BEFORE_START, cancel_for_visa_refusal
 from rotations.models import Rotation
 from usdoctors.errors import Conflict, Invalid, NotAllowed
@@ -43,21 +43,21 @@ def upload_visa_refusal(rotation: Rotation, uploaded, *, by: Membership) -> Visa
         raise Conflict(
             "Your visa refusal is already waiting for an admin.", code="visa_refusal_waiting"
         )
-    storage = VisaRefusal._meta.get_field("file").storage
-    uploaded.seek(0)
-    name = storage.save(stored_name(rotation.organization_id, content_type), uploaded)
+
+    @transaction.atomic
+    def write(name: str) -> VisaRefusal:
+        return VisaRefusal.objects.create(
+            organization_id=rotation.organization_id,
+            rotation=rotation,
+            student_id=rotation.student_id,
+            file=name,
+            content_type=content_type,
+            size=uploaded.size,
+        )
+
     try:
-        with transaction.atomic():
-            return VisaRefusal.objects.create(
-                organization_id=rotation.organization_id,
-                rotation=rotation,
-                student_id=rotation.student_id,
-                file=name,
-                content_type=content_type,
-                size=uploaded.size,
-            )
-    except IntegrityError as error:
-        storage.delete(name)
+        return store_file(VisaRefusal, rotation.organization_id, uploaded, content_type, write)
+    except IntegrityError as error:  # another one came first; ours left the disk again
         raise Conflict(
             "Your visa refusal is already waiting for an admin.", code="visa_refusal_waiting"
         ) from error
