@@ -32,7 +32,7 @@ from documents.models import (
     CredentialKind,
     DocumentStatus,
 )
-from documents.review import clean_reason
+from documents.review import clean_reason, decide, save_decision
 from documents.uploads import check_dates, check_file, replacing, store_file
 from notifications.services import notify
 from rotations.models import AttendingProfile
@@ -178,10 +178,8 @@ def _lock_submitted(credential: AttendingCredential, by: Membership) -> Attendin
 def approve_credential(credential: AttendingCredential, *, by: Membership) -> AttendingCredential:
     """Approve a submitted credential: students now see it verified, dated today."""
     credential = _lock_submitted(credential, by)
-    credential.status = DocumentStatus.APPROVED
-    credential.reviewed_by = by
-    credential.reviewed_at = timezone.now()
-    credential.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    decide(credential, DocumentStatus.APPROVED, by=by)
+    save_decision(credential)
     _keep_on_profile(credential, credential.reviewed_at)
     return credential
 
@@ -198,11 +196,8 @@ def reject_credential(
     except ValidationError as error:
         raise Invalid(error.messages[0], code="invalid_reason", field="reason") from error
     credential = _lock_submitted(credential, by)
-    credential.status = DocumentStatus.REJECTED
-    credential.rejection_reason = reason
-    credential.reviewed_by = by
-    credential.reviewed_at = timezone.now()
-    credential.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at"])
+    decide(credential, DocumentStatus.REJECTED, by=by, reason=reason)
+    save_decision(credential)
     _keep_on_profile(credential, None)
     attending = AttendingProfile.objects.select_related("membership__user").get(
         pk=credential.attending_id

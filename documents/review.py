@@ -55,14 +55,31 @@ def clean_reason(reason: str, *, who: str) -> str:
     return reason
 
 
+def decide(upload, status: str, *, by: Membership, reason: str = "") -> None:
+    """Set an admin's decision on a locked, submitted upload (a student's document or an
+    attending's credential): its status, who decided and when, and a rejection's reason.
+    The caller validates, then ``save_decision`` writes it."""
+    upload.status = status
+    upload.reviewed_by = by
+    upload.reviewed_at = timezone.now()
+    if status == DocumentStatus.REJECTED:
+        upload.rejection_reason = reason
+
+
+def save_decision(upload) -> None:
+    """Write what ``decide`` set, and only that."""
+    fields = ["status", "reviewed_by", "reviewed_at"]
+    if upload.status == DocumentStatus.REJECTED:
+        fields.insert(1, "rejection_reason")
+    upload.save(update_fields=fields)
+
+
 @transaction.atomic
 def approve_document(document: Document, *, by: Membership) -> Document:
     """Approve a submitted document (admins only; 409 when it is not waiting)."""
     document = _lock_submitted(document, by)
-    document.status = DocumentStatus.APPROVED
-    document.reviewed_by = by
-    document.reviewed_at = timezone.now()
-    document.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    decide(document, DocumentStatus.APPROVED, by=by)
+    save_decision(document)
     return document
 
 
@@ -71,16 +88,13 @@ def reject_document(document: Document, *, by: Membership, reason: str) -> Docum
     """Reject a submitted document with a reason (required); the student is emailed it."""
     reason = clean_reason(reason, who="the student")
     document = _lock_submitted(document, by)
-    document.status = DocumentStatus.REJECTED
-    document.rejection_reason = reason
-    document.reviewed_by = by
-    document.reviewed_at = timezone.now()
+    decide(document, DocumentStatus.REJECTED, by=by, reason=reason)
     try:
         document.full_clean(exclude=["file", "student", "document_type", "organization"])
     except ValidationError as error:  # e.g. invisible text-direction characters
         messages = error.message_dict.get("rejection_reason") or error.messages
         raise Invalid(messages[0], code="invalid_reason", field="reason") from error
-    document.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at"])
+    save_decision(document)
     student = document.student
     notify(
         document.organization,
