@@ -79,15 +79,24 @@ def file_response(viewer: Membership | None, document_id) -> FileResponse:
     404 unless §3 allows it or when the file is gone; always a download under our own
     name, never sniffed by the browser, never cached by a shared cache."""
     document = readable_document_or_404(viewer, document_id)
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404("No such document.") from missing
-    response = FileResponse(
-        handle,
-        as_attachment=True,
+    return private_download(
+        document.file,
         filename=document.download_name,
         content_type=document.content_type,
+        missing="No such document.",
+    )
+
+
+def private_download(stored, *, filename: str, content_type: str, missing: str) -> FileResponse:
+    """An upload's bytes (``stored``, its file field) as a download under our own name:
+    never sniffed by the browser, never cached by a shared cache; 404 ``missing`` when
+    the file is gone. Documents, attendings' credentials and visa refusals answer so."""
+    try:
+        handle = stored.open("rb")
+    except FileNotFoundError as gone:
+        raise Http404(missing) from gone
+    response = FileResponse(
+        handle, as_attachment=True, filename=filename, content_type=content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

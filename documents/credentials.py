@@ -27,6 +27,7 @@ from django.http import FileResponse, Http404
 from django.utils import timezone
 
 from accounts.models import Membership
+from documents.access import private_download
 from documents.models import (
     AttendingCredential,
     CredentialKind,
@@ -230,16 +231,9 @@ def file_response(viewer: Membership | None, credential_id) -> FileResponse:
         or not (viewer.is_admin or viewer.pk == credential.attending.membership_id)
     ):
         raise Http404("No such credential.")
-    try:
-        handle = credential.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404("No such credential.") from missing
-    response = FileResponse(
-        handle,
-        as_attachment=True,
+    return private_download(
+        credential.file,
         filename=credential.download_name,
         content_type=credential.content_type,
+        missing="No such credential.",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response

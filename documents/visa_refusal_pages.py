@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from documents import visa_refusals
+from documents.access import private_download
 from documents.models import VisaRefusal, VisaRefusalStatus
 from rotations.cancellations import BEFORE_START
 from rotations.views import rotation_page, visible_rotation
@@ -120,20 +121,13 @@ def refusal_file(request, refusal_id: int):
     membership = request.membership
     if not (membership.is_admin or refusal.student_id == membership.pk):
         raise Http404("No such file.")
-    try:
-        handle = refusal.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404("No such file.") from missing
     extension = refusal.file.name.rsplit(".", 1)[-1]
-    response = FileResponse(
-        handle,
-        as_attachment=True,
+    return private_download(
+        refusal.file,
         filename=f"visa-refusal-{refusal.rotation_id}.{extension}",
         content_type=refusal.content_type,
+        missing="No such file.",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @member_required("admin")
