@@ -163,7 +163,7 @@ def write_review(rotation: Rotation, *, by: Membership, now: datetime | None = N
         **{**fields, "text": (fields.get("text") or "").strip()},
     )
     try:
-        review.full_clean(exclude=["organization", "rotation", "attending", "student"])
+        _full_clean(review)
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
         raise Invalid(
@@ -204,14 +204,7 @@ def answer_review(review: Review, *, by: Membership, text: str, now=None) -> Rev
         raise Invalid("Write your answer.", code="answer_required", field="answer")
     review.answer = text
     review.answered_at = now
-    try:
-        review.full_clean(exclude=["organization", "rotation", "attending", "student"])
-    except ValidationError as error:
-        raise Invalid(
-            f"Answer: {error.message_dict.get('answer', ['invalid'])[0]}",
-            code="invalid_answer",
-            field="answer",
-        ) from error
+    _clean_field(review, "answer", label="Answer", code="invalid_answer", field="answer")
     review.save(update_fields=["answer", "answered_at"])
     return review
 
@@ -238,14 +231,7 @@ def hide_review(review: Review, *, by: Membership, reason: str, now=None) -> Rev
     review.hidden_at = now or timezone.now()
     review.hidden_reason = reason
     review.hidden_by = by
-    try:
-        review.full_clean(exclude=["organization", "rotation", "attending", "student"])
-    except ValidationError as error:
-        raise Invalid(
-            f"Reason: {error.message_dict.get('hidden_reason', ['invalid'])[0]}",
-            code="invalid_reason",
-            field="reason",
-        ) from error
+    _clean_field(review, "hidden_reason", label="Reason", code="invalid_reason", field="reason")
     review.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
     recount(attending)
     return review
@@ -313,3 +299,18 @@ def _tell_attending(review: Review) -> None:
         rotation_context(rotation),
         dedupe_key=f"review-revealed:{review.pk}",
     )
+
+
+def _full_clean(review: Review) -> None:
+    """The model's own validation of what was typed (the references are ours)."""
+    review.full_clean(exclude=["organization", "rotation", "attending", "student"])
+
+
+def _clean_field(review: Review, name: str, *, label: str, code: str, field: str) -> None:
+    """400 ``code`` on ``field`` when the model refuses the text just set in ``name``."""
+    try:
+        _full_clean(review)
+    except ValidationError as error:
+        raise Invalid(
+            f"{label}: {error.message_dict.get(name, ['invalid'])[0]}", code=code, field=field
+        ) from error
