@@ -33,8 +33,8 @@ from typing import Any, NamedTuple
 import requests
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
 
+from usdoctors.external import refuse_inside_transaction
 from usdoctors.money import to_cents
 
 logger = logging.getLogger(__name__)
@@ -196,16 +196,6 @@ def invoice_payload(
 def token_cache_key(base_url: str, client_id: str) -> str:
     digest = hashlib.sha256(f"{base_url}\0{client_id}".encode()).hexdigest()
     return f"paypal-token:{digest}"
-
-
-def _refuse_inside_transaction() -> None:
-    """DESIGN §6: no PayPal call while a database transaction (and its locks) is open.
-    Test-case transactions (pytest-django's ``db``) are not ours and are ignored."""
-    for connection in connections.all(initialized_only=True):
-        if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
-            raise RuntimeError(
-                "PayPal is called after commit (DESIGN §6), never inside a transaction."
-            )
 
 
 def _reject_floats(value: Any) -> None:
@@ -578,7 +568,7 @@ class PayPalClient:
         """One PayPal call: retried with exponential backoff on connection errors,
         timeouts, 429 and 5xx — always with the same PayPal-Request-Id — and once with a
         fresh token after a 401."""
-        _refuse_inside_transaction()
+        refuse_inside_transaction("PayPal", "DESIGN §6")
         headers = {"Accept": "application/json"}
         if request_id is not None:
             request_id = str(request_id)

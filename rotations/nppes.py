@@ -30,7 +30,8 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.db import connections
+
+from usdoctors.external import refuse_inside_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def lookup(
 ) -> dict[str, Any]:
     """The registry's JSON answer for ``npi`` (a dict with ``result_count`` and
     ``results``, or with ``Errors``); ``RegistryUnreachable`` when there is none."""
-    _refuse_inside_transaction()
+    refuse_inside_transaction("The NPPES registry", "DESIGN §15")
     url = base_url or settings.NPPES_BASE_URL
     params = {"version": API_VERSION, "number": npi}
     http = session or requests
@@ -91,14 +92,3 @@ def lookup(
         detail = "an answer without results"
     logger.warning("NPPES registry unreachable for NPI %s: %s", npi, detail)
     raise RegistryUnreachable(detail)
-
-
-def _refuse_inside_transaction() -> None:
-    """No registry call while a database transaction (and its locks) is open. Test-case
-    transactions (pytest-django's ``db``) are not ours and are ignored."""
-    for connection in connections.all(initialized_only=True):
-        if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
-            raise RuntimeError(
-                "The NPPES registry is called after commit (DESIGN §15), never inside a "
-                "transaction."
-            )
