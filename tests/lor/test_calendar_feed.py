@@ -236,3 +236,40 @@ def test_a_rotation_whose_letter_is_already_uploaded_is_not_too_late(filled):
     entry = next(entry for entry in plan.rotations if entry.rotation.pk == late.pk)
     assert entry.end > entry.must_end_by
     assert entry.too_late is False
+
+
+def test_the_feeds_cost_the_same_queries_with_ten_times_the_rows(filled, client_for):
+    """The student's and the attending's feeds read each source in one query: more
+    rotations, installments and letters add events, not queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    student = filled["student"]
+    attending = filled["rotation"].attending
+    with scope(organization=student.organization):
+        attending_path = f"/calendar/{planner.calendar_feed(attending.membership).token}.ics"
+    client = client_for(None, host="demo.localhost")
+
+    def count(path) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        return len(queries.captured_queries)
+
+    before = count(filled["path"]), count(attending_path)
+    with scopes_disabled():
+        for number in range(10):
+            rotation = factories.RotationFactory(
+                organization=student.organization,
+                student=student,
+                attending=attending,
+                start=date(2027, 5, 3) + timedelta(weeks=5 * number),
+                weeks=4,
+                status="approved",
+            )
+            factories.InstallmentFactory(
+                invoice__rotation=rotation, sequence=1, due_on=date(2027, 4, 30)
+            )
+    events = events_of(client.get(filled["path"]))
+    # filled's approved and completed rotations, and the ten new ones
+    assert len([uid for uid in events if uid.startswith("rotation-")]) == 12
+    assert (count(filled["path"]), count(attending_path)) == before
