@@ -233,6 +233,21 @@ class AttendingProfile(TenantModel):
                 condition=models.Q(listed=True),
                 name="listed_by_reviews",
             ),
+            # Counting the weeks filter's matches from the kept masks alone, without
+            # reading the rows (rotations.search.MaskRunResults).
+            models.Index(
+                fields=[
+                    "organization",
+                    "next_free_week_from",
+                    "last_free_week",
+                    "minimum_weeks",
+                    "minimum_run_mask",
+                    "free_mask",
+                    "id",
+                ],
+                condition=models.Q(listed=True),
+                name="listed_by_runs",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -30,11 +30,12 @@
   whom at least one of those types is eligible, in SQL (``eligibility.only_qualifying``,
   the same rules as the Python check); it is for students only (400 otherwise). Other
   members' results carry no eligibility.
-- Cost: one query for the candidates (with their soonest free week), one over the free
-  week rows of all candidates when the weeks filter applies, and one per page read,
-  however many attendings match; for a student one more per page for the page's
-  requirement rows (the profile comes with the membership, the certificates held with
-  the page's profiles).
+- Cost, however many attendings match: a page is one query for its matches (``LIMIT``,
+  read off an index in the common orders), one for its profiles and one for their
+  requirement rows; the count is one more when the page's query cannot bring it. With
+  the weeks filter the count reads the index ``listed_by_runs`` alone (no row), and a
+  page in the soonest order reads only the attendings it shows when enough runs start
+  on the window's first Monday (``MaskRunResults``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection
@@ -525,9 +527,53 @@ class RunResults(SearchResults):
         return (matches, rows[0][-1] if rows else None) if with_total else matches
 
 
+@dataclass(frozen=True)
+class _MaskSql:
+    """The pieces of ``MaskRunResults``' SQL, over candidates aliased ``c``."""
+
+    candidates: str  # the filtered candidates' SELECT
+    params: list
+    kept: str  # the mask answers for this attending
+    not_kept: str  # its negation, as index ranges
+    run_mask: str  # bit i: a qualifying run starts at the week base + i
+    window: int  # the bits of [A, B]
+    first_bit: int
+    looked_up: str  # for an attending not kept: its first start, from its weeks
+    base: date
+
+    @property
+    def matches(self) -> str:
+        return (
+            f"CASE WHEN {self.kept} THEN ({self.run_mask} & {self.window}) <> 0 "
+            f"ELSE {self.looked_up} IS NOT NULL END"
+        )
+
+    @property
+    def first_start(self) -> str:
+        hit = f"({self.run_mask} & {self.window})"
+        # The lowest bit of hit, as a week from base.
+        from_mask = (
+            f"CASE WHEN {hit} = 0 THEN NULL ELSE DATE '{self.base.isoformat()}' "
+            f"+ 7 * round(ln(({hit} & -{hit})::float8) / ln(2.0))::int END"
+        )
+        return f"CASE WHEN {self.kept} THEN {from_mask} ELSE {self.looked_up} END"
+
+    @property
+    def first_monday(self) -> date:
+        """The window's first Monday: where most runs start when weeks are mostly free."""
+        return self.base + timedelta(weeks=self.first_bit)
+
+    @property
+    def starts_first_monday(self) -> str:
+        return (
+            f"CASE WHEN {self.kept} THEN ({self.run_mask} & {1 << self.first_bit}) <> 0 "
+            f"ELSE {self.looked_up} = DATE '{self.first_monday.isoformat()}' END"
+        )
+
+
 class MaskRunResults(RunResults):
     """The weeks filter on PostgreSQL, from each attending's kept free-week mask
-    (rotations.free_weeks) instead of its weeks: one pass over the candidates.
+    (rotations.free_weeks) instead of its weeks.
 
     With F the mask (bit i: the week ``base + i`` is free), the N-week runs start at the
     bits of ``F & F>>1 & … & F>>(N-1)``; masked to the bits of [A, B], the lowest bit
@@ -536,9 +582,17 @@ class MaskRunResults(RunResults):
     for all) when no run it cannot see could count: no free week past the mask, or B
     early enough that a run starting by B ends inside it. Otherwise (kept before this
     week began, or not kept) the attending's weeks are looked up (the ``free_runs``
-    rows), as ``RunResults`` does for all."""
+    rows), as ``RunResults`` does for all.
 
-    def _query(self, columns: str) -> tuple[str, list]:
+    The count is its own query, read first, which the index ``listed_by_runs`` answers
+    alone. When the matches are at least twice ``offset + limit``, a page in the soonest
+    order reads first the attendings whose run starts on the window's first Monday (most
+    of them, when weeks are mostly free) in rate order straight off the index
+    ``listed_by_rate``, so it stops after ``offset + limit`` of them; only when they are
+    fewer does the same query sort the others by their first start."""
+
+    @cached_property
+    def _sql(self) -> _MaskSql:
         f = self.filters
         base = next_monday()
         horizon = MASK_WEEKS - 1
@@ -547,35 +601,29 @@ class MaskRunResults(RunResults):
         first_bit = -(-(self.earliest - base).days // 7)
         last_bit = horizon if f.start_to is None else min((f.start_to - base).days // 7, horizon)
         window = (1 << (last_bit + 1)) - (1 << first_bit) if first_bit <= last_bit else 0
-
-        def runs(n: int) -> str:
-            return " & ".join(
-                ["c.free_mask", *(f"(c.free_mask >> {shift})" for shift in range(1, n))]
-            )
-
         if f.weeks:
-            weeks, run_mask = str(int(f.weeks)), f"({runs(int(f.weeks))})"
+            weeks = str(int(f.weeks))
+            shifted = [f"(c.free_mask >> {shift})" for shift in range(1, f.weeks)]
+            run_mask = f"({' & '.join(['c.free_mask', *shifted])})"
         else:  # the attending's minimum: the database keeps its runs (minimum_run_mask)
             weeks, run_mask = "c.minimum_weeks", "c.minimum_run_mask"
         past_mask = f"DATE '{(base + timedelta(weeks=horizon)).isoformat()}'"
         sees_every_run = f"c.last_free_week IS NULL OR c.last_free_week <= {past_mask}"
+        misses_a_run = f"c.last_free_week > {past_mask}"
         if f.start_to is not None:
             # A run starting by B ends inside the mask for N up to this many weeks.
-            sees_every_run += f" OR {weeks} <= {horizon + 1 - (f.start_to - base).days // 7}"
-        start = f"DATE '{self.earliest.isoformat()}'"
+            short = f"{weeks} <= {horizon + 1 - (f.start_to - base).days // 7}"
+            sees_every_run += f" OR {short}"
+            misses_a_run += f" AND NOT {short}"
+        kept_from = f"DATE '{base.isoformat()}'"
         latest = f"AND w.week_start <= DATE '{f.start_to.isoformat()}' " if f.start_to else ""
         looked_up = (
             "(SELECT MIN(w.week_start) FROM rotations_availabilityweek w "
-            f"WHERE w.organization_id = {int(self.organization.pk)} AND w.attending_id = i.id "
-            f"AND w.week_start >= {start} {latest}AND w.free_run >= {weeks})"
+            f"WHERE w.organization_id = {int(self.organization.pk)} AND w.attending_id = c.id "
+            f"AND w.week_start >= DATE '{self.earliest.isoformat()}' {latest}"
+            f"AND w.free_run >= {weeks})"
         )
-        if not f.weeks:
-            looked_up = looked_up.replace("c.minimum_weeks", "i.minimum_weeks")
-        from_mask = (
-            f"CASE WHEN i.hit = 0 THEN NULL ELSE DATE '{base.isoformat()}' "
-            "+ 7 * round(ln((i.hit & -i.hit)::float8) / ln(2.0))::int END"
-        )
-        candidates_sql, params = self.candidates.values(
+        candidates, params = self.candidates.values(
             "id",
             "weekly_rate",
             "display_name",
@@ -586,21 +634,90 @@ class MaskRunResults(RunResults):
             "last_free_week",
             *REVIEW_COLUMNS,
         ).query.sql_with_params()
-        # Each step is computed once per attending (OFFSET 0 keeps PostgreSQL from
-        # folding the steps together and computing them again where they are used).
-        sql = (
-            f"SELECT {columns} FROM ("
-            "SELECT i.id, i.weekly_rate, i.display_name, i.minimum_weeks, "
-            "i.review_average, i.review_count, "
-            f"CASE WHEN i.kept THEN {from_mask} ELSE {looked_up} END AS first_start "
-            "FROM (SELECT c.id, c.weekly_rate, c.display_name, c.minimum_weeks, "
-            "c.review_average, c.review_count, "
-            f"c.next_free_week_from = DATE '{base.isoformat()}' AND ({sees_every_run}) AS kept, "
-            f"{run_mask} & {window} AS hit "
-            f"FROM ({candidates_sql}) c OFFSET 0) i OFFSET 0) c "
-            "CROSS JOIN LATERAL (SELECT c.first_start) s WHERE c.first_start IS NOT NULL"
+        return _MaskSql(
+            candidates=candidates,
+            params=list(params),
+            kept=f"(c.next_free_week_from = {kept_from} AND ({sees_every_run}))",
+            # Ranges of the indexes listed_by_soonest and listed_by_runs (free_weeks.stale).
+            not_kept=(
+                f"(c.next_free_week_from IS NULL OR c.next_free_week_from < {kept_from} "
+                f"OR c.next_free_week_from > {kept_from} "
+                f"OR (c.next_free_week_from = {kept_from} AND {misses_a_run}))"
+            ),
+            run_mask=run_mask,
+            window=window,
+            first_bit=first_bit,
+            looked_up=looked_up,
+            base=base,
         )
-        return sql, list(params)
+
+    def _count_matches(self) -> int:
+        """The kept attendings whose mask has a run in the window, counted off the index
+        listed_by_runs alone, and the others whose weeks have one."""
+        sql = self._sql
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT COUNT(*) FROM ({sql.candidates}) c "
+                f"WHERE {sql.kept} AND ({sql.run_mask} & {sql.window}) <> 0) + "
+                f"(SELECT COUNT(*) FROM ({sql.candidates}) c "
+                f"WHERE {sql.not_kept} AND {sql.looked_up} IS NOT NULL)",
+                [*sql.params, *sql.params],
+            )
+            return cursor.fetchone()[0]
+
+    def _page(self, offset: int, limit: int, *, with_total: bool = False):
+        # Counted first (the count is cheap): no page to read past the last match, and
+        # the first Monday's runs are read first only when they are likely to fill it.
+        total = self.count()
+        if limit <= 0 or offset >= total:
+            return ([], total) if with_total else []
+        sql = self._sql
+        name = _name_sql("c.display_name")
+        columns = "c.id, c.weekly_rate, c.display_name, c.minimum_weeks"
+        first_monday_first = (
+            self.filters.sort == SORT_SOONEST and sql.window and total >= 2 * (offset + limit)
+        )
+        if not first_monday_first:
+            if self.filters.sort == SORT_PRICE:
+                order = f"c.weekly_rate, {name}, c.id"
+            elif self.filters.sort == SORT_REVIEWED:
+                order = f"c.review_average DESC, c.review_count DESC, c.weekly_rate, {name}, c.id"
+            else:
+                order = f"first_start, c.weekly_rate, {name}, c.id"
+            query = (
+                f"SELECT {columns}, {sql.first_start} AS first_start "
+                f"FROM ({sql.candidates}) c WHERE {sql.matches} "
+                f"ORDER BY {order} LIMIT %s OFFSET %s"
+            )
+            params = [*sql.params, limit, offset]
+        else:
+            first_monday = f"DATE '{sql.first_monday.isoformat()}'"
+            wanted = offset + limit
+            query = (
+                "WITH f AS MATERIALIZED ("
+                f"SELECT {columns}, {first_monday} AS first_start "
+                f"FROM ({sql.candidates}) c WHERE {sql.starts_first_monday} "
+                f"ORDER BY c.weekly_rate, {name}, c.id LIMIT {wanted}) "
+                "SELECT id, weekly_rate, display_name, minimum_weeks, first_start FROM ("
+                "SELECT f.*, 0 AS later FROM f UNION ALL "
+                "SELECT c.*, 1 FROM ("
+                f"SELECT * FROM (SELECT {columns}, {sql.first_start} AS first_start "
+                f"FROM ({sql.candidates}) c OFFSET 0) c WHERE c.first_start > {first_monday} "
+                f"ORDER BY c.first_start, c.weekly_rate, {name}, c.id LIMIT {wanted}) c "
+                f"WHERE (SELECT COUNT(*) FROM f) < {wanted}) c "
+                f"ORDER BY c.later, c.first_start, c.weekly_rate, {name}, c.id "
+                "LIMIT %s OFFSET %s"
+            )
+            params = [*sql.params, *sql.params, limit, offset]
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            rows = cursor.fetchall()
+        weeks = self.filters.weeks
+        matches = [
+            _Match(row[0], Decimal(row[1]), row[2], weeks or row[3], _as_date(row[-1]))
+            for row in rows
+        ]
+        return (matches, total) if with_total else matches
 
 
 def _as_date(value) -> date:

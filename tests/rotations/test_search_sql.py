@@ -607,6 +607,45 @@ def test_a_window_ending_before_next_monday_finds_nothing(organizations):
     assert reference(own, filters, load_everything()) == []
 
 
+def test_a_window_page_runs_on_from_the_first_mondays_starts_to_later_ones(organizations):
+    """In the soonest order, a window's pages read the runs starting on its first Monday
+    first (rate order), then the later starts: every page, sizes 1 to 4, as the
+    reference, with the first Monday's runs fewer than, as many as and more than a page."""
+    own = organizations["own"]
+    free, full = (2, 0), (2, 2)
+    before = [None] * -FIRST_OFFSET
+    data = [
+        {
+            **ATTENDING_DEFAULTS,
+            "display_name": f"Dr. {'ABCDEFGHIJ'[n]}",
+            "weekly_rate": RATES[n % len(RATES)],
+            # Three start on the window's first Monday; the others one to four weeks on.
+            "weeks": before + ([free] * 6 if n < 3 else [full] * (n % 4 + 1) + [free] * 4),
+        }
+        for n in range(10)
+    ]
+    build(organizations, data)
+    searches = [
+        {
+            "specialty": "",
+            "state": "",
+            "setting": "",
+            "rotation_type": "",
+            "mode": "",
+            "has_residency_program": None,
+            "max_weekly_rate": None,
+            "weeks": weeks,
+            "start_from": (0, 0),
+            "start_to": (8, 0),
+            "sort": "soonest",
+            "page_size": size,
+        }
+        for weeks in (None, 2)
+        for size in (1, 2, 3, 4)
+    ]
+    assert_search_matches_reference(own, searches)
+
+
 # --- Query counts at page 1 and page 200 ----------------------------------------------
 
 PAGE_SIZE = 10  # the API's page_size parameter; the page's size is set to it below
