@@ -2,8 +2,11 @@
 (DESIGN §4). The search form is a plain GET form; htmx swaps only the results in when
 JavaScript runs, and the page works the same without it."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
 from accounts.choices import Specialty
@@ -137,6 +140,19 @@ def describe_offers(attending: AttendingProfile) -> AttendingProfile:
     return attending
 
 
+def result_link(attending: AttendingProfile, back: str) -> str:
+    """The attending's page from a search result: with the result's first start
+    (``start``, which the request form fills in) and the search to return to (``back``,
+    whose ``weeks`` the form takes too)."""
+    query = {}
+    if attending.search.first_start:
+        query["start"] = attending.search.first_start.isoformat()
+    if back:
+        query["back"] = back
+    link = reverse("attending_detail", args=[attending.pk])
+    return f"{link}?{urlencode(query)}" if query else link
+
+
 def what_to_change(filters: search.SearchFilters) -> list[str]:
     """Hints for an empty result, naming the filters that narrow most."""
     hints = []
@@ -174,8 +190,10 @@ def attending_search(request):
         filters = getattr(form, "filters", filters)
         results = search.search_attendings(request.organization, filters, student=student)
         page = search.SearchPaginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+        back = request.GET.urlencode()
         for attending in page:
             describe_offers(attending)
+            attending.result_link = result_link(attending, back)
     context = {
         "form": form,
         "filters": filters,

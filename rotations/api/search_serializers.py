@@ -9,6 +9,7 @@ from rotations.api.serializers import NamedChoiceField
 from rotations.choices import US_STATES, Mode, NpiVerifiedBy, PracticeSetting, RotationType
 from rotations.models import MAX_WEEKS, AttendingProfile, AvailabilityWeek
 from rotations.search import SORT_SOONEST, SORTS
+from usdoctors.api import ListOutput
 from usdoctors.dates import validate_sane_date
 
 WEEKS_MESSAGE = f"A rotation lasts 1 to {MAX_WEEKS} weeks."
@@ -38,7 +39,7 @@ class AttendingSearchQuerySerializer(serializers.Serializer):
     eligible_only = serializers.BooleanField(required=False)
 
 
-class UnmetItemSerializer(serializers.Serializer):
+class UnmetItemSerializer(ListOutput, serializers.Serializer):
     """One requirement the student does not meet (rotations.eligibility)."""
 
     code = serializers.CharField(
@@ -55,7 +56,7 @@ class UnmetItemSerializer(serializers.Serializer):
     have = serializers.CharField(read_only=True, help_text="What the student has.")
 
 
-class EligibilitySerializer(serializers.Serializer):
+class EligibilitySerializer(ListOutput, serializers.Serializer):
     """Whether the student qualifies for one rotation type with the attending (§13)."""
 
     rotation_type = NamedChoiceField(RotationType, read_only=True)
@@ -66,7 +67,7 @@ class EligibilitySerializer(serializers.Serializer):
     unmet = UnmetItemSerializer(many=True, read_only=True, help_text="Empty when eligible.")
 
 
-class AttendingSerializer(serializers.ModelSerializer):
+class AttendingSerializer(ListOutput, serializers.ModelSerializer):
     """An attending as students see them, with what is verified and when (§15):
     ``npi_verified`` and ``npi_verified_by`` (``registry``: the NPPES registry matched
     the name and specialty; ``manual``: an admin checked it by hand), and the dates
