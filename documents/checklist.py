@@ -135,7 +135,9 @@ def is_complete(items: list[ChecklistItem]) -> bool:
 def document_readiness(rotations: list[Rotation]) -> Answers:
     """Readiness check (§5): one ``document_<state>`` item per checklist item not yet
     approved, due by the start date; the on-hold reason names each of them. A batch
-    check: ``checklists()`` judges the whole batch in a fixed number of queries."""
+    check: ``checklists()`` judges the whole batch in a fixed number of queries, on the
+    rotations as handed over, which carry their student and attending (the readiness
+    contract, rotations.readiness), instead of reading them again."""
     starts = {rotation.pk: rotation.start for rotation in rotations}
     return {
         rotation_id: [
@@ -145,5 +147,5 @@ def document_readiness(rotations: list[Rotation]) -> Answers:
             for item in items
             if not item.done
         ]
-        for rotation_id, items in checklists(rotations).items()
+        for rotation_id, items in checklists(rotations, loaded=True).items()
     }

@@ -70,8 +70,9 @@ def notify_many(organization, rows: Iterable[tuple[str, str, dict, str]]) -> lis
     """Queue many emails at once, for sweeps (DESIGN §9: a bounded number of queries per
     batch): ``rows`` are ``(recipient, template, context, dedupe_key)``, each dedupe key
     non-empty. One INSERT … ON CONFLICT DO NOTHING writes them (a key already queued is
-    skipped), one SELECT finds the rows still pending, and one task per batch delivers
-    them after commit. Returns the ids of the pending rows for those keys."""
+    skipped) and names the rows it wrote; only when some key was queued before does one
+    SELECT find which of those are still pending. One task per batch delivers them all
+    after commit. Returns the ids of the pending rows for those keys."""
     rows = list(rows)
     for _, template, context, dedupe_key in rows:
         check_context(template, context)  # no query: a programming error, raised first
@@ -79,23 +80,28 @@ def notify_many(organization, rows: Iterable[tuple[str, str, dict, str]]) -> lis
             raise ValueError("notify_many needs a dedupe key on every row.")
     if not rows:
         return []
-    _insert_skipping_duplicates(organization, rows)
-    ids = list(
-        OutboundEmail.objects.filter(
+    written = _insert_skipping_duplicates(organization, rows)
+    ids = list(written.values())
+    queued_before = {key for _, _, _, key in rows if key not in written}
+    if queued_before:  # a run repeated, or a task lost: deliver what is still pending
+        ids += OutboundEmail.objects.filter(
             organization=organization,
-            dedupe_key__in=[key for _, _, _, key in rows],
+            dedupe_key__in=queued_before,
             status=OutboundEmail.Status.PENDING,
         ).values_list("pk", flat=True)
-    )
     if ids:
         transaction.on_commit(lambda: enqueue_batch_delivery(organization.pk, ids))
     return ids
 
 
-def _insert_skipping_duplicates(organization, rows: list[tuple[str, str, dict, str]]) -> None:
-    """One INSERT … ON CONFLICT DO NOTHING of the outbox rows. On PostgreSQL the values go
-    straight to the driver (``execute_values``): a sweep writes thousands per batch, and
-    building model instances for them cost more than the insert itself."""
+def _insert_skipping_duplicates(
+    organization, rows: list[tuple[str, str, dict, str]]
+) -> dict[str, int]:
+    """One INSERT … ON CONFLICT DO NOTHING of the outbox rows; ``{dedupe key: id}`` of the
+    rows it wrote. On PostgreSQL the values go straight to the driver (``execute_values``):
+    a sweep writes thousands per batch, and building model instances for them cost more
+    than the insert itself. SQLite (``make run``) does not say which rows a skipping
+    insert wrote: ``{}``, and ``notify_many`` reads back every key's pending row."""
     if connection.vendor != "postgresql":
         OutboundEmail.objects.bulk_create(
             [
@@ -110,16 +116,17 @@ def _insert_skipping_duplicates(organization, rows: list[tuple[str, str, dict, s
             ],
             ignore_conflicts=True,
         )
-        return
+        return {}
     from psycopg2.extras import Json, execute_values
 
     now = timezone.now()
     table = OutboundEmail._meta.db_table
     with connection.cursor() as cursor:
-        execute_values(
+        written = execute_values(
             cursor.cursor,
             f"INSERT INTO {table} (organization_id, recipient, template, context, dedupe_key, "
-            "status, attempts, last_error, created_at) VALUES %s ON CONFLICT DO NOTHING",
+            "status, attempts, last_error, created_at) VALUES %s ON CONFLICT DO NOTHING "
+            "RETURNING dedupe_key, id",
             [
                 (
                     organization.pk,
@@ -135,7 +142,9 @@ def _insert_skipping_duplicates(organization, rows: list[tuple[str, str, dict, s
                 for recipient, template, context, dedupe_key in rows
             ],
             page_size=len(rows),
+            fetch=True,
         )
+    return dict(written)
 
 
 def enqueue_batch_delivery(organization_id: int, email_ids: list[int]) -> None:

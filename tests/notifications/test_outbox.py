@@ -16,7 +16,7 @@ from kombu.exceptions import OperationalError
 
 from accounts.models import Membership, User
 from notifications.models import OutboundEmail
-from notifications.services import MAX_ATTEMPTS, deliver, notify, retry_unsent
+from notifications.services import MAX_ATTEMPTS, deliver, notify, notify_many, retry_unsent
 from notifications.tasks import deliver_email, retry_unsent_emails
 from tests.factories import PASSWORD
 
@@ -209,3 +209,38 @@ def test_a_broker_outage_loses_no_email_and_the_sweep_sends_it_once(
     assert confirmation.status == OutboundEmail.Status.SENT
     assert confirmation.attempts == 1
     assert confirmation.sent_at <= timezone.now()
+
+
+@pytest.mark.django_db
+def test_notify_many_writes_new_keys_once_and_delivers_what_is_still_pending(
+    org, other_org, django_capture_on_commit_callbacks
+):
+    """A sweep's batch: new keys are written and delivered; a key queued before is not
+    written again, and is delivered again only while still pending (a lost task, a
+    repeated run); a key sent already is left alone. Keys are per organization."""
+
+    def rows(*keys):
+        return [("a@example.test", "ticket_opened", TICKET_CONTEXT, key) for key in keys]
+
+    with scope(organization=other_org):
+        notify_many(other_org, rows("k:1"))
+    with scope(organization=org):
+        with django_capture_on_commit_callbacks(execute=False) as first, transaction.atomic():
+            ids = notify_many(org, rows("k:1", "k:2", "k:3"))
+        assert len(first) == 1  # one delivery task for the batch, after commit
+        by_key = dict(
+            OutboundEmail.objects.filter(organization=org).values_list("dedupe_key", "pk")
+        )
+        assert sorted(ids) == sorted(by_key.values())
+        assert set(by_key) == {"k:1", "k:2", "k:3"}
+        OutboundEmail.objects.filter(pk=by_key["k:2"]).update(status=OutboundEmail.Status.SENT)
+
+        with django_capture_on_commit_callbacks(execute=False) as again, transaction.atomic():
+            repeated = notify_many(org, rows("k:1", "k:2", "k:3", "k:4", "k:4"))
+
+        assert OutboundEmail.objects.filter(organization=org).count() == 4
+        new = OutboundEmail.objects.get(organization=org, dedupe_key="k:4").pk
+        assert sorted(repeated) == sorted([by_key["k:1"], by_key["k:3"], new])
+        assert len(again) == 1
+    with scopes_disabled():
+        assert OutboundEmail.objects.filter(organization=other_org).count() == 1
