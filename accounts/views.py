@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -30,6 +30,7 @@ from usdoctors.errors import DomainError
 from usdoctors.links import organization_url
 from usdoctors.models import Organization
 from usdoctors.tenancy import current_membership
+from usdoctors.uploads import private_download
 from usdoctors.views import member_required
 
 
@@ -226,10 +227,11 @@ def student_cv(request, profile_id: int):
     profile = _visible_profile(request, profile_id)
     if not profile.cv:
         raise Http404("No CV uploaded.")
-    return FileResponse(
-        profile.cv.open("rb"),
-        content_type="application/pdf",
+    return private_download(
+        profile.cv,
         filename=f"cv-{profile.pk}.pdf",
+        content_type="application/pdf",
+        missing="No CV uploaded.",
     )
 
 

@@ -15,6 +15,7 @@ from accounts.models import Membership
 from documents.models import Document
 from rotations.choices import RotationStatus
 from rotations.models import Rotation
+from usdoctors.uploads import private_download
 
 SHARING = (RotationStatus.APPROVED, RotationStatus.IN_PROGRESS)
 
@@ -85,19 +86,3 @@ def file_response(viewer: Membership | None, document_id) -> FileResponse:
         content_type=document.content_type,
         missing="No such document.",
     )
-
-
-def private_download(stored, *, filename: str, content_type: str, missing: str) -> FileResponse:
-    """An upload's bytes (``stored``, its file field) as a download under our own name:
-    never sniffed by the browser, never cached by a shared cache; 404 ``missing`` when
-    the file is gone. Documents, attendings' credentials and visa refusals answer so."""
-    try:
-        handle = stored.open("rb")
-    except FileNotFoundError as gone:
-        raise Http404(missing) from gone
-    response = FileResponse(
-        handle, as_attachment=True, filename=filename, content_type=content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response

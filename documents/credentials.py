@@ -27,7 +27,6 @@ from django.http import FileResponse, Http404
 from django.utils import timezone
 
 from accounts.models import Membership
-from documents.access import private_download
 from documents.models import (
     AttendingCredential,
     CredentialKind,
@@ -40,6 +39,7 @@ from rotations.models import AttendingProfile
 from usdoctors.errors import Conflict, Invalid, NotAllowed
 from usdoctors.links import organization_url
 from usdoctors.text import validate_no_bidi_controls
+from usdoctors.uploads import private_download
 
 # The profile field each kind's approval date is kept in.
 VERIFIED_FIELD = {

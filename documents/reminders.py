@@ -35,8 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from documents.checklist import checklists
-from notifications.models import OutboundEmail
-from notifications.services import notify_many
+from notifications.services import notify_many, queued_with_keys
 from rotations.choices import RotationStatus
 from rotations.models import Rotation
 from rotations.services import long_date, type_title
@@ -108,9 +107,7 @@ def _remind_batch(organization, today, after, batch_size, counts) -> tuple | Non
         rotation.pk: dedupe_key(rotation, due_reminder(rotation.start, today)) for rotation in batch
     }
     already_sent = set(
-        OutboundEmail.objects.filter(
-            organization=organization, dedupe_key__in=keys.values()
-        ).values_list("dedupe_key", flat=True)
+        queued_with_keys(organization, keys.values()).values_list("dedupe_key", flat=True)
     )
     waiting = [rotation for rotation in batch if keys[rotation.pk] not in already_sent]
     items = checklists(waiting, loaded=True) if waiting else {}

@@ -11,12 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from documents import visa_refusals
-from documents.access import private_download
 from documents.models import VisaRefusal, VisaRefusalStatus
 from rotations.cancellations import BEFORE_START
 from rotations.views import rotation_page, visible_rotation
 from usdoctors.errors import DomainError, NotAllowed
 from usdoctors.text import SHORT_TEXT_MAX
+from usdoctors.uploads import private_download
 from usdoctors.views import member_required
 
 

@@ -115,8 +115,9 @@ class Letter(TenantModel):
         indexes = [
             models.Index(fields=["organization", "attending", "status", "target_on"]),
             models.Index(fields=["organization", "student", "status"]),
+            # The reminder sweep's walk, in (next_reminder_on, id) order (lor.reminders).
             models.Index(
-                fields=["organization", "next_reminder_on"],
+                fields=["organization", "next_reminder_on", "id"],
                 condition=Q(next_reminder_on__isnull=False),
                 name="lor_letter_reminder_due",
             ),

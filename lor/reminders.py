@@ -10,7 +10,8 @@ A set-based sweep (STYLE §6): a batch of due letters is taken in
 share the work, a letter being marked uploaded is left for the next run); one
 ``notify_many`` writes the emails with one INSERT … ON CONFLICT DO NOTHING, and one
 ``update_each`` moves each letter's next date. A batch costs the same few queries
-whatever its size; batches repeat until no letter is due or the time budget is spent.
+whatever its size; batches repeat, each after the last ``(next_reminder_on, id)`` the
+one before took, until no letter is due or the time budget is spent.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from datetime import date
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from lor.models import Letter, LetterStatus
@@ -43,8 +45,9 @@ def send_letter_reminders(
     today = today or timezone.localdate()
     deadline = time.monotonic() + time_budget
     sent = 0
+    after = None
     while time.monotonic() < deadline:
-        count = _remind_batch(organization, today, batch_size)
+        count, after = _remind_batch(organization, today, batch_size, after)
         sent += count
         if count < batch_size:
             break
@@ -52,25 +55,31 @@ def send_letter_reminders(
 
 
 @transaction.atomic
-def _remind_batch(organization, today: date, batch_size: int) -> int:
-    batch = list(
-        Letter.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(
-            organization=organization,
-            status=LetterStatus.ACCEPTED,
-            released_at__isnull=False,
-            next_reminder_on__lte=today,
+def _remind_batch(organization, today: date, batch_size: int, after) -> tuple[int, tuple | None]:
+    """One batch of due letters after the ``(next_reminder_on, id)`` key ``after``: the
+    walk moves on through the index ``lor_letter_reminder_due`` instead of passing the
+    entries the batches before left behind. Returns how many and the last key taken."""
+    due = Letter.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        organization=organization,
+        status=LetterStatus.ACCEPTED,
+        released_at__isnull=False,
+        next_reminder_on__lte=today,
+    )
+    if after is not None:
+        due = due.filter(
+            Q(next_reminder_on__gt=after[0]) | Q(next_reminder_on=after[0], pk__gt=after[1])
         )
-        .select_related(
+    batch = list(
+        due.select_related(
             "attending__membership__user",
             "student__user",
             "student__profile",
             "rotation",
-        )
-        .order_by("next_reminder_on", "pk")[:batch_size]
+        ).order_by("next_reminder_on", "pk")[:batch_size]
     )
     if not batch:
-        return 0
+        return 0, None
+    last = (batch[-1].next_reminder_on, batch[-1].pk)
     rows = []
     for letter in batch:
         letter.organization = organization  # loaded once, not joined to every letter
@@ -90,4 +99,4 @@ def _remind_batch(organization, today: date, batch_size: int) -> int:
         letter.next_reminder_on = next_reminder(today, letter.target_on)
     notify_many(organization, rows)
     update_each(batch, ["reminders_sent", "next_reminder_on"])
-    return len(batch)
+    return len(batch), last

@@ -194,7 +194,15 @@ class Installment(TenantModel):
                 name="paid_installment_has_paid_at",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "status", "due_on"])]
+        indexes = [
+            models.Index(fields=["organization", "status", "due_on"]),
+            # The reminder sweep's walk over open installments (payments.reminders).
+            models.Index(
+                fields=["organization", "due_on", "id"],
+                condition=models.Q(status__in=["pending", "sent"]),
+                name="open_installments_by_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Installment {self.sequence} of {self.invoice}: {self.charged} due {self.due_on}"

@@ -6,9 +6,10 @@ with everything the email needs and locked (``FOR UPDATE SKIP LOCKED``, so two s
 share the work instead of doubling it), the outbox rows are written with one INSERT …
 ON CONFLICT DO NOTHING on their dedupe key (notifications.services.notify_many), and
 the batch's "already sent" timestamps with one UPDATE. A batch costs the same few
-queries whatever its size; batches repeat until the backlog is empty or the time budget
-is spent. Running the sweep again sends nothing new: the timestamp is set, and the
-dedupe key would refuse the email anyway.
+queries whatever its size; batches repeat, each after the last ``(due_on, id)`` the one
+before took, until the backlog is empty or the time budget is spent. Running the sweep
+again sends nothing new: the timestamp is set, and the dedupe key would refuse the email
+anyway.
 
 Who is reminded: open (pending or sent) installments of invoices still owed, when the
 student pays — a school payer's rotation is followed up through the school's link
@@ -31,6 +32,8 @@ from rotations.choices import Payer
 from usdoctors.links import organization_url
 
 BEFORE_DAYS = 3
+# Installments still to pay (the index open_installments_by_due holds them).
+OPEN = (InstallmentStatus.PENDING, InstallmentStatus.SENT)
 BATCH_SIZE = 2000
 TIME_BUDGET_SECONDS = 60.0
 
@@ -73,8 +76,11 @@ def send_payment_reminders(
     counts = {}
     for kind in REMINDER_FIELDS:
         counts[kind] = 0
+        after = None
         while time.monotonic() < deadline:
-            sent = _remind_batch(organization, kind, today, start_of_today, batch_size)
+            sent, after = _remind_batch(
+                organization, kind, today, start_of_today, batch_size, after
+            )
             counts[kind] += sent
             if sent < batch_size:
                 break
@@ -82,18 +88,25 @@ def send_payment_reminders(
 
 
 @transaction.atomic
-def _remind_batch(organization, kind, today, start_of_today, batch_size) -> int:
+def _remind_batch(
+    organization, kind, today, start_of_today, batch_size, after
+) -> tuple[int, tuple | None]:
+    """One batch of installments due this ``kind`` of reminder, after the ``(due_on, id)``
+    key ``after`` (the walk moves on through the index ``open_installments_by_due``
+    instead of passing the rows reminded already again). Returns how many were reminded
+    and the last key taken."""
     field = REMINDER_FIELDS[kind]
+    due = Installment.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        _due(kind, today, start_of_today),
+        organization=organization,
+        status__in=OPEN,
+        invoice__status__in=(InvoiceStatus.DRAFT, InvoiceStatus.ISSUED),
+        **{f"{field}__isnull": True},
+    )
+    if after is not None:
+        due = due.filter(Q(due_on__gt=after[0]) | Q(due_on=after[0], pk__gt=after[1]))
     batch = list(
-        Installment.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(
-            _due(kind, today, start_of_today),
-            organization=organization,
-            status__in=(InstallmentStatus.PENDING, InstallmentStatus.SENT),
-            invoice__status__in=(InvoiceStatus.DRAFT, InvoiceStatus.ISSUED),
-            **{f"{field}__isnull": True},
-        )
-        .exclude(invoice__kind=InvoiceKind.ROTATION, invoice__rotation__payer=Payer.SCHOOL)
+        due.exclude(invoice__kind=InvoiceKind.ROTATION, invoice__rotation__payer=Payer.SCHOOL)
         .select_related(
             "invoice__student__user",
             "invoice__student__profile",
@@ -102,7 +115,7 @@ def _remind_batch(organization, kind, today, start_of_today, batch_size) -> int:
         .order_by("due_on", "pk")[:batch_size]
     )
     if not batch:
-        return 0
+        return 0, None
     site = organization_url(organization, "")
     rows = []
     for installment in batch:
@@ -143,4 +156,4 @@ def _remind_batch(organization, kind, today, start_of_today, batch_size) -> int:
     Installment.objects.filter(pk__in=[installment.pk for installment in batch]).update(
         **{field: timezone.now()}
     )
-    return len(batch)
+    return len(batch), (batch[-1].due_on, batch[-1].pk)

@@ -199,3 +199,16 @@ def test_cv_of_a_student_without_one_is_404_even_for_admins(demo, client_for):
     response = client_for(demo["admin"]).get(f"/students/{profile_id(student)}/cv/")
 
     assert response.status_code == 404
+
+
+def test_a_cv_is_a_private_download_never_sniffed_or_cached(demo, client_for):
+    """As every other upload (usdoctors.uploads.private_download): an attachment under
+    our name, ``nosniff``, ``private, no-store``."""
+    response = client_for(demo["admin"]).get(f"/students/{profile_id(demo['student'])}/cv/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert f'filename="cv-{profile_id(demo["student"])}.pdf"' in response["Content-Disposition"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, no-store"
