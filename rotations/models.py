@@ -409,7 +409,8 @@ class Rotation(TenantModel):
     class Meta:
         ordering = ["-start", "-pk"]
         indexes = [
-            models.Index(fields=["organization", "status", "start"]),
+            # Sweeps walk a status in (start, id) order, batch after batch.
+            models.Index(fields=["organization", "status", "start", "id"]),
             models.Index(fields=["organization", "student", "status"]),
             models.Index(fields=["organization", "attending", "status"]),
         ]
