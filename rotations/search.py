@@ -444,6 +444,17 @@ def _name_sql(column: str) -> str:
     return f'{column} COLLATE "C"' if connection.vendor == "postgresql" else column
 
 
+def _order_sql(sort: str, first_start: str) -> str:
+    """The weeks filter's ORDER BY over candidates ``c`` (the sorts of this module's
+    docstring), ``first_start`` naming the first start's column."""
+    name = _name_sql("c.display_name")
+    if sort == SORT_PRICE:
+        return f"c.weekly_rate, {name}, c.id"
+    if sort == SORT_REVIEWED:
+        return f"c.review_average DESC, c.review_count DESC, c.weekly_rate, {name}, c.id"
+    return f"{first_start}, c.weekly_rate, {name}, c.id"
+
+
 # N consecutive free weeks starting in [A, B]: weeks whose kept free run is N or more
 # (rotations.free_weeks), read from the partial index free_runs, grouped per attending
 # to its first such Monday, then joined to the filtered candidates. Without a chosen N
@@ -509,13 +520,7 @@ class RunResults(SearchResults):
             "c.id, c.weekly_rate, c.display_name, c.minimum_weeks, s.first_start, "
             "COUNT(*) OVER () AS total"
         )
-        name = _name_sql("c.display_name")
-        if self.filters.sort == SORT_PRICE:
-            order = f"c.weekly_rate, {name}, c.id"
-        elif self.filters.sort == SORT_REVIEWED:
-            order = f"c.review_average DESC, c.review_count DESC, c.weekly_rate, {name}, c.id"
-        else:
-            order = f"s.first_start, c.weekly_rate, {name}, c.id"
+        order = _order_sql(self.filters.sort, "s.first_start")
         with connection.cursor() as cursor:
             cursor.execute(f"{sql} ORDER BY {order} LIMIT %s OFFSET %s", [*params, limit, offset])
             rows = cursor.fetchall()
@@ -678,16 +683,10 @@ class MaskRunResults(RunResults):
             self.filters.sort == SORT_SOONEST and sql.window and total >= 2 * (offset + limit)
         )
         if not first_monday_first:
-            if self.filters.sort == SORT_PRICE:
-                order = f"c.weekly_rate, {name}, c.id"
-            elif self.filters.sort == SORT_REVIEWED:
-                order = f"c.review_average DESC, c.review_count DESC, c.weekly_rate, {name}, c.id"
-            else:
-                order = f"first_start, c.weekly_rate, {name}, c.id"
             query = (
                 f"SELECT {columns}, {sql.first_start} AS first_start "
                 f"FROM ({sql.candidates}) c WHERE {sql.matches} "
-                f"ORDER BY {order} LIMIT %s OFFSET %s"
+                f"ORDER BY {_order_sql(self.filters.sort, 'first_start')} LIMIT %s OFFSET %s"
             )
             params = [*sql.params, limit, offset]
         else:
