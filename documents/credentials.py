@@ -111,11 +111,9 @@ def upload_credential(
         )
     content_type = check_file(uploaded)
 
-    def write(name: str) -> AttendingCredential:
+    def write(stored: dict) -> AttendingCredential:
         values = {
-            "file": name,
-            "content_type": content_type,
-            "size": uploaded.size,
+            **stored,
             "issuer": issuer,
             "issued_on": issued_on,
             "expires_on": expires_on,

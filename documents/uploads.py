@@ -102,11 +102,9 @@ def upload_document(
     check_dates(document_type, issued_on, expires_on)
     content_type = check_file(uploaded)
 
-    def write(name: str) -> Document:
+    def write(stored: dict) -> Document:
         values = {
-            "file": name,
-            "content_type": content_type,
-            "size": uploaded.size,
+            **stored,
             "issued_on": issued_on,
             "expires_on": expires_on,
             "uploaded_by": uploaded_by,
@@ -118,14 +116,15 @@ def upload_document(
 
 def store_file(model, organization_id: int, uploaded, content_type: str, write):
     """Save ``uploaded`` in ``model``'s file storage under our generated name
-    (models.stored_name, never the uploaded one), then ``write(name)`` its row and
-    return what it returns. When the row is not written (any error), the file leaves the
-    disk again: a refused upload stores nothing."""
+    (models.stored_name, never the uploaded one), then ``write(stored)`` its row, with
+    ``stored`` the fields every upload row has (``file``, ``content_type``, ``size``),
+    and return what it returns. When the row is not written (any error), the file
+    leaves the disk again: a refused upload stores nothing."""
     storage = model._meta.get_field("file").storage
     uploaded.seek(0)
     name = storage.save(stored_name(organization_id, content_type), uploaded)
     try:
-        return write(name)
+        return write({"file": name, "content_type": content_type, "size": uploaded.size})
     except BaseException:
         storage.delete(name)
         raise

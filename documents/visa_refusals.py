@@ -45,14 +45,12 @@ def upload_visa_refusal(rotation: Rotation, uploaded, *, by: Membership) -> Visa
         )
 
     @transaction.atomic
-    def write(name: str) -> VisaRefusal:
+    def write(stored: dict) -> VisaRefusal:
         return VisaRefusal.objects.create(
             organization_id=rotation.organization_id,
             rotation=rotation,
             student_id=rotation.student_id,
-            file=name,
-            content_type=content_type,
-            size=uploaded.size,
+            **stored,
         )
 
     try:
