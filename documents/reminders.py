@@ -31,7 +31,6 @@ import time
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from documents.checklist import checklists
@@ -39,6 +38,7 @@ from notifications.services import notify_many, queued_with_keys
 from rotations.choices import RotationStatus
 from rotations.models import Rotation
 from rotations.services import long_date, type_title
+from usdoctors import keyset
 from usdoctors.links import organization_url
 
 # Days before the start, latest first: a reminder is due from that many days before the
@@ -94,12 +94,10 @@ def _remind_batch(organization, today, after, batch_size, counts) -> tuple | Non
         start__gt=today,
         start__lte=today + timedelta(days=max(REMINDER_DAYS)),
     )
-    if after is not None:
-        batch = batch.filter(Q(start__gt=after[0]) | Q(start=after[0], pk__gt=after[1]))
     batch = list(
-        batch.select_related("student__user", "student__profile", "attending").order_by(
-            "start", "pk"
-        )[:batch_size]
+        batch.filter(keyset.after("start", after))
+        .select_related("student__user", "student__profile", "attending")
+        .order_by("start", "pk")[:batch_size]
     )
     if not batch:
         return None
@@ -137,4 +135,4 @@ def _remind_batch(organization, today, after, batch_size, counts) -> tuple | Non
     notify_many(organization, rows)
     if len(batch) < batch_size:
         return None  # the window is walked
-    return (batch[-1].start, batch[-1].pk)
+    return keyset.last_key(batch, "start")

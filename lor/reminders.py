@@ -20,12 +20,12 @@ import time
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from lor.models import Letter, LetterStatus
 from lor.services import letter_context, next_reminder, writer_address
 from notifications.services import notify_many
+from usdoctors import keyset
 from usdoctors.bulk import update_each
 
 BATCH_SIZE = 2000
@@ -65,21 +65,19 @@ def _remind_batch(organization, today: date, batch_size: int, after) -> tuple[in
         released_at__isnull=False,
         next_reminder_on__lte=today,
     )
-    if after is not None:
-        due = due.filter(
-            Q(next_reminder_on__gt=after[0]) | Q(next_reminder_on=after[0], pk__gt=after[1])
-        )
     batch = list(
-        due.select_related(
+        due.filter(keyset.after("next_reminder_on", after))
+        .select_related(
             "attending__membership__user",
             "student__user",
             "student__profile",
             "rotation",
-        ).order_by("next_reminder_on", "pk")[:batch_size]
+        )
+        .order_by("next_reminder_on", "pk")[:batch_size]
     )
     if not batch:
         return 0, None
-    last = (batch[-1].next_reminder_on, batch[-1].pk)
+    last = keyset.last_key(batch, "next_reminder_on")
     rows = []
     for letter in batch:
         letter.organization = organization  # loaded once, not joined to every letter

@@ -29,6 +29,7 @@ from django.utils import timezone
 from notifications.services import notify_many
 from payments.models import Installment, InstallmentStatus, InvoiceKind, InvoiceStatus
 from rotations.choices import Payer
+from usdoctors import keyset
 from usdoctors.links import organization_url
 
 BEFORE_DAYS = 3
@@ -103,10 +104,9 @@ def _remind_batch(
         invoice__status__in=(InvoiceStatus.DRAFT, InvoiceStatus.ISSUED),
         **{f"{field}__isnull": True},
     )
-    if after is not None:
-        due = due.filter(Q(due_on__gt=after[0]) | Q(due_on=after[0], pk__gt=after[1]))
     batch = list(
-        due.exclude(invoice__kind=InvoiceKind.ROTATION, invoice__rotation__payer=Payer.SCHOOL)
+        due.filter(keyset.after("due_on", after))
+        .exclude(invoice__kind=InvoiceKind.ROTATION, invoice__rotation__payer=Payer.SCHOOL)
         .select_related(
             "invoice__student__user",
             "invoice__student__profile",
@@ -156,4 +156,4 @@ def _remind_batch(
     Installment.objects.filter(pk__in=[installment.pk for installment in batch]).update(
         **{field: timezone.now()}
     )
-    return len(batch), (batch[-1].due_on, batch[-1].pk)
+    return len(batch), keyset.last_key(batch, "due_on")

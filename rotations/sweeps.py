@@ -36,6 +36,7 @@ from rotations import lifecycle, readiness
 from rotations.choices import RotationStatus
 from rotations.models import Rotation, RotationEvent
 from rotations.services import rotation_context
+from usdoctors import keyset
 from usdoctors.bulk import update_each
 from usdoctors.dates import today
 
@@ -285,8 +286,7 @@ def _start_batch(
     due = Rotation.objects.select_for_update(skip_locked=True).filter(
         organization=organization, status=status, start__lte=on
     )
-    if after is not None:
-        due = due.filter(Q(start__gt=after[0]) | Q(start=after[0], pk__gt=after[1]))
+    due = due.filter(keyset.after("start", after))
     keys = list(due.order_by("start", "pk").values_list("start", "pk")[:batch_size])
     if not keys:
         return None
